@@ -1,0 +1,1 @@
+"""Benchmarks: run with `make bench`; each prints one line per figure."""

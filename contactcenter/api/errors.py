@@ -1,0 +1,49 @@
+"""One error shape for every API failure: ``{"error": {"code", "message", "fields"}}``."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from contactcenter.exceptions import DomainError
+
+
+def error_response(*, code: str, message: str, status_code: int, fields: dict | None = None, headers=None) -> Response:
+    return Response(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status_code, headers=headers
+    )
+
+
+def _flatten(detail) -> dict:
+    if isinstance(detail, dict):
+        return {key: [str(item) for item in value] if isinstance(value, list) else _flatten(value) if isinstance(value, dict) else [str(value)] for key, value in detail.items()}
+    return {"non_field_errors": [str(item) for item in detail]} if isinstance(detail, list) else {}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return error_response(code=exc.code, message=exc.message, status_code=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        return error_response(
+            code="invalid", message="The request is not valid.", status_code=status.HTTP_400_BAD_REQUEST,
+            fields=_flatten(exc.detail), headers=response.headers,
+        )
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        code = "not_authenticated" if isinstance(exc, exceptions.NotAuthenticated) else "authentication_failed"
+    return error_response(
+        code=str(code), message=str(detail), status_code=response.status_code, headers=response.headers,
+    )
