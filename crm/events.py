@@ -1,0 +1,61 @@
+"""Real-time events of the CRM: their types, payloads and target groups."""
+
+from __future__ import annotations
+
+from contactcenter.realtime import Event, groups
+from crm.models import Case, Conversation, Message
+
+MESSAGE_CREATED = "message.created"
+CONVERSATION_CREATED = "conversation.created"
+CONVERSATION_STATUS_CHANGED = "conversation.status_changed"
+CASE_CREATED = "case.created"
+CASE_RESOLVED = "case.resolved"
+
+
+def conversation_groups(conversation: Conversation) -> list[str]:
+    """Everyone who follows a conversation: its room, its agent, its queue, supervisors."""
+    targets = [groups.conversation(conversation.pk), groups.supervisors()]
+    if conversation.assigned_agent_id:
+        targets.append(groups.agent(conversation.assigned_agent_id))
+    if conversation.queue_id:
+        targets.append(groups.queue(conversation.queue_id))
+    return targets
+
+
+def message_created(message: Message) -> Event:
+    return Event(
+        type=MESSAGE_CREATED,
+        id=message.pk,
+        ts=message.created_at,
+        data={
+            "message_id": message.pk,
+            "conversation_id": message.conversation_id,
+            "direction": message.direction,
+            "sender_kind": message.sender_kind,
+        },
+    )
+
+
+def conversation_created(conversation: Conversation) -> Event:
+    return Event(
+        type=CONVERSATION_CREATED,
+        data={"conversation_id": conversation.pk, "channel_kind": conversation.channel_kind},
+    )
+
+
+def conversation_status_changed(conversation: Conversation, *, previous: str) -> Event:
+    return Event(
+        type=CONVERSATION_STATUS_CHANGED,
+        data={"conversation_id": conversation.pk, "status": conversation.status, "previous": previous},
+    )
+
+
+def case_event(case: Case, *, type: str) -> Event:
+    return Event(type=type, data={"case_id": case.pk, "number": case.number, "status": case.status})
+
+
+def case_groups(case: Case) -> list[str]:
+    targets = [groups.supervisors()]
+    if case.owner_id:
+        targets.append(groups.agent(case.owner_id))
+    return targets
