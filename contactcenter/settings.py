@@ -256,6 +256,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "api_key": os.environ.get("API_KEY_RATE", "600/min"),
     "user": os.environ.get("API_USER_RATE", "1200/min"),
     "anon": os.environ.get("API_ANON_RATE", "60/min"),
+    "auth_failure": os.environ.get("API_AUTH_FAILURE_RATE", "20/min"),
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ChannelKindEnum": "crm.choices.ChannelKind",

@@ -5,6 +5,7 @@ import hmac
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
+from contactcenter.api.throttling import FailedAuthenticationThrottle
 from contactcenter.models import ApiKey
 from contactcenter.services import api_key_record_use
 
@@ -12,7 +13,8 @@ from contactcenter.services import api_key_record_use
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """``Authorization: Bearer cck_<key id>_<secret>``; the request acts as the key's owner.
 
-    A wrong, revoked or expired key is refused (401), never treated as anonymous.
+    A wrong, revoked or expired key is refused (401), never treated as anonymous;
+    too many refusals from one address are answered 429 until the window passes.
     """
 
     keyword = "Bearer"
@@ -22,7 +24,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _sep, token = header.partition(" ")
         if scheme != self.keyword:
             return None
-        key = self._lookup(token.strip())
+        throttle = FailedAuthenticationThrottle()
+        throttle.check(request)
+        try:
+            key = self._lookup(token.strip())
+        except exceptions.AuthenticationFailed:
+            throttle.record_failure()
+            raise
         api_key_record_use(api_key=key)
         return key.owner, key
 

@@ -6,6 +6,8 @@ is and who it acts as go to stderr.
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management import BaseCommand, CommandError
@@ -54,7 +56,7 @@ class Command(BaseCommand):
         moment = parse_datetime(expires)
         if moment is None:
             raise CommandError(f"--expires {expires!r} is not an ISO date-time.")
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.utc)
+        return moment if timezone.is_aware(moment) else timezone.make_aware(moment, datetime.UTC)
 
     def _owner(self, username: str | None, name: str) -> User:
         if username:
