@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from contactcenter.api.parsers import RequestTooLarge
 from contactcenter.exceptions import DomainError
 
 
@@ -26,6 +27,9 @@ def _flatten(detail) -> dict:
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return error_response(code=exc.code, message=exc.message, status_code=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE when DRF asks for it.
+        exc = RequestTooLarge()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):

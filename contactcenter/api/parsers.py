@@ -1,7 +1,9 @@
 """Request body parsing with the same size limit Django applies to forms.
 
-DRF reads the request stream directly, bypassing ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
-so without this an API client could make a worker buffer any amount of JSON.
+DRF hands JSON to its parser through ``request.body``, where Django refuses a
+declared length over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (the error handler turns
+that into 413); parsers given the raw stream would bypass the limit, so this
+parser enforces it on the bytes it actually reads as well.
 """
 
 from __future__ import annotations
