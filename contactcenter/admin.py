@@ -44,7 +44,9 @@ class ApiKeyAddForm(forms.ModelForm):
 class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are issued through ``api_key_create`` (the secret is shown once) and revoked, never edited."""
 
-    list_display = ("name", "key_id", "owner", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at", "active")
+    list_display = (
+        "name", "key_id", "owner", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at", "active",
+    )
     list_filter = ("revoked_at", "expires_at")
     search_fields = ("name", "key_id", "owner__username")
     list_select_related = ("owner",)

@@ -18,9 +18,15 @@ def error_response(*, code: str, message: str, status_code: int, fields: dict | 
     )
 
 
+def _field_messages(value) -> list | dict:
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return _flatten(value) if isinstance(value, dict) else [str(value)]
+
+
 def _flatten(detail) -> dict:
     if isinstance(detail, dict):
-        return {key: [str(item) for item in value] if isinstance(value, list) else _flatten(value) if isinstance(value, dict) else [str(value)] for key, value in detail.items()}
+        return {key: _field_messages(value) for key, value in detail.items()}
     return {"non_field_errors": [str(item) for item in detail]} if isinstance(detail, list) else {}
 
 

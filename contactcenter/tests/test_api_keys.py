@@ -1,4 +1,7 @@
-"""API keys: issuing, authenticating, scopes, revocation and expiry, through the service, the command, the admin and HTTP."""
+"""API keys: issuing, authenticating, scopes, revocation and expiry.
+
+Through the service, the management command, the admin and HTTP.
+"""
 
 import io
 from datetime import timedelta

@@ -184,7 +184,9 @@ class ConversationMessageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet)
     ordering = ["id"]
 
     def _conversation(self) -> Conversation:
-        conversation = selectors.conversation_get(user=self.request.user, conversation_id=self.kwargs["conversation_pk"])
+        conversation = selectors.conversation_get(
+            user=self.request.user, conversation_id=self.kwargs["conversation_pk"]
+        )
         if conversation is None:
             raise Http404
         return conversation

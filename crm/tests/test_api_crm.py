@@ -515,7 +515,10 @@ class TestActivities:
 
         created = api.post(
             f"{API}/activities/",
-            {"kind": "phone_call", "subject": "Call about the refund", "contact": contact.pk, "due_at": due.isoformat()},
+            {
+                "kind": "phone_call", "subject": "Call about the refund", "contact": contact.pk,
+                "due_at": due.isoformat(),
+            },
             format="json",
         )
         assert created.status_code == 201
