@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -33,6 +34,13 @@ def _flatten(detail) -> dict:
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return error_response(code=exc.code, message=exc.message, status_code=exc.status)
+    if isinstance(exc, IntegrityError):
+        # A constraint the serializer could not pre-check lost a race (two
+        # requests adding the same identity at once): the data changed under us.
+        return error_response(
+            code="conflict", message="The change conflicts with data stored meanwhile.",
+            status_code=status.HTTP_409_CONFLICT,
+        )
     if isinstance(exc, RequestDataTooBig):
         # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE when DRF asks for it.
         exc = RequestTooLarge()

@@ -4,12 +4,14 @@ import io
 
 import pytest
 from django.core.cache import cache
+from django.db import IntegrityError
 from django.test import override_settings
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
+from contactcenter.api.errors import exception_handler
 from contactcenter.api.parsers import LimitedJSONParser, RequestTooLarge
 from contactcenter.api.throttling import AnonymousRateThrottle, ApiKeyRateThrottle, SessionUserRateThrottle
 from contactcenter.services import api_key_create
@@ -114,6 +116,13 @@ class TestConflict:
 
         assert response.status_code == 409
         assert error_of(response)["code"] == "conversation_closed"
+
+
+def test_a_lost_constraint_race_is_409_not_500():
+    response = exception_handler(IntegrityError("duplicate key value violates unique constraint"), {})
+
+    assert response.status_code == 409
+    assert response.data["error"]["code"] == "conflict"
 
 
 class TestThrottling:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from crm import selectors
-from crm.choices import CaseStatus, ChannelKind
+from crm.choices import CasePriority, CaseStatus, ChannelKind
 from crm.models import Account, Activity, Case, Contact, ContactIdentity, Conversation, Message, TimelineEvent
 from crm.services import identity_normalize
 from crm.validators import normalize_email, normalize_phone
@@ -282,6 +282,17 @@ class CaseUpdateSerializer(serializers.Serializer):
 
 class CaseResolveSerializer(serializers.Serializer):
     resolution = serializers.CharField(max_length=5000)
+
+
+class CaseFromConversationSerializer(serializers.Serializer):
+    subject = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="",
+        help_text=_("Defaults to the conversation's subject or first customer message."),
+    )
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(
+        choices=Case._meta.get_field("priority").choices, required=False, default=CasePriority.NORMAL
+    )
 
 
 class ConversationCloseSerializer(serializers.Serializer):

@@ -174,6 +174,22 @@ class ConversationViewSet(ReadViewSet):
         return self._out(self.get_queryset().get(pk=conversation.pk))
 
 
+    @extend_schema(
+        request=serializers.CaseFromConversationSerializer,
+        responses={201: serializers.CaseSerializer},
+        summary="Open a case from the conversation, owned by the caller",
+    )
+    @action(detail=True, methods=["post"], url_path="case", filter_backends=[], pagination_class=None)
+    def open_case(self, request, pk=None):
+        conversation = self.get_object()
+        data = _valid(serializers.CaseFromConversationSerializer, request)
+        case = services.case_open_from_conversation(conversation=conversation, actor=request.user, **data)
+        return Response(
+            serializers.CaseSerializer(selectors.cases_visible_to(request.user).get(pk=case.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
 class ConversationMessageViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Messages of one conversation, oldest first; POST sends a reply (or an internal note)."""
 

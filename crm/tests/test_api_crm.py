@@ -161,6 +161,21 @@ class TestConversations:
             "code": "conversation_closed", "message": "The conversation is closed.", "fields": {},
         }
 
+    def test_open_a_case_from_the_conversation(self, api, conversation, published):
+        services.message_ingest(
+            channel_kind=conversation.channel_kind, address=conversation.identity.address,
+            body="My soundbar has no sound",
+        )
+
+        response = api.post(f"{API}/conversations/{conversation.pk}/case/", {"priority": 1}, format="json")
+        again = api.post(f"{API}/conversations/{conversation.pk}/case/", {}, format="json")
+
+        assert response.status_code == 201
+        body = response.json()
+        assert (body["subject"], body["priority"], body["owner_name"]) == ("My soundbar has no sound", 1, "Alice Agent")
+        assert api.get(f"{API}/conversations/{conversation.pk}/").json()["case_number"] == body["number"]
+        assert again.status_code == 409 and error_of(again)["code"] == "case_already_linked"
+
     def test_filter_by_status_and_channel(self, supervisor, conversation):
         ConversationFactory(status=ConversationStatus.CLOSED)
         sms = ConversationFactory(identity__kind=ChannelKind.SMS, identity__address="+14155550100")
