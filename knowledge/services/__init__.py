@@ -1,0 +1,45 @@
+"""Knowledge business operations; views, API, tasks, commands and other apps call these."""
+
+from knowledge.services.articles import (
+    article_approve,
+    article_archive,
+    article_create,
+    article_discard,
+    article_expire,
+    article_feedback_add,
+    article_index,
+    article_publish,
+    article_reject,
+    article_submit,
+    article_translation_create,
+    article_update,
+    article_usage_record,
+    article_version_create,
+    article_view_record,
+    articles_lifecycle_sweep,
+    knowledge_index_rebuild,
+)
+from knowledge.services.search import SearchFilters, SearchHit, search
+
+__all__ = [
+    "SearchFilters",
+    "SearchHit",
+    "article_approve",
+    "article_archive",
+    "article_create",
+    "article_discard",
+    "article_expire",
+    "article_feedback_add",
+    "article_index",
+    "article_publish",
+    "article_reject",
+    "article_submit",
+    "article_translation_create",
+    "article_update",
+    "article_usage_record",
+    "article_version_create",
+    "article_view_record",
+    "articles_lifecycle_sweep",
+    "knowledge_index_rebuild",
+    "search",
+]
