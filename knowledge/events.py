@@ -32,3 +32,8 @@ def draft_created(draft: KnowledgeDraft) -> Event:
         type=DRAFT_CREATED,
         data={"draft_id": draft.pk, "case_id": draft.case_id, "kind": draft.kind, "target_id": draft.target_id},
     )
+
+
+def draft_groups() -> list[str]:
+    """Case drafts wait for knowledge managers, who follow the supervisors' group."""
+    return [groups.supervisors()]

@@ -17,3 +17,10 @@ def article_index(self, article_id: int) -> int:
 def articles_lifecycle_sweep(self) -> tuple[int, int]:
     """Every 5 minutes (beat, see migration 0002): publish scheduled, expire due articles."""
     return services.articles_lifecycle_sweep()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3, default_retry_delay=60)
+def case_knowledge_draft(self, case_id: int) -> int | None:
+    """Index a resolved case and draft a knowledge article from it for review."""
+    draft = services.case_draft_create(case_id=case_id)
+    return draft.pk if draft else None

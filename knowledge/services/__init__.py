@@ -19,11 +19,29 @@ from knowledge.services.articles import (
     articles_lifecycle_sweep,
     knowledge_index_rebuild,
 )
+from knowledge.services.assist import SmartAssist, Suggestion, case_index, smart_assist, suggestion_rate
+from knowledge.services.drafts import (
+    case_draft_create,
+    case_resolved_draft_enqueue,
+    draft_accept,
+    draft_dismiss,
+    duplicates_find,
+)
 from knowledge.services.search import SearchFilters, SearchHit, search
 
 __all__ = [
     "SearchFilters",
     "SearchHit",
+    "SmartAssist",
+    "Suggestion",
+    "case_draft_create",
+    "case_index",
+    "case_resolved_draft_enqueue",
+    "draft_accept",
+    "draft_dismiss",
+    "duplicates_find",
+    "smart_assist",
+    "suggestion_rate",
     "article_approve",
     "article_archive",
     "article_create",
