@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -355,9 +357,15 @@ class CannedResponse(models.Model):
     def __str__(self) -> str:
         return f"/{self.slug} {self.title}"
 
+    PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+
     @property
     def tag_list(self) -> list[str]:
         return self.tags.split()
+
+    def render(self, values: dict[str, str]) -> str:
+        """The body with ``{placeholder}`` filled from ``values``; unknown or empty ones stay for the agent."""
+        return self.PLACEHOLDER_RE.sub(lambda match: values.get(match.group(1)) or match.group(0), self.body)
 
 
 class CaseDiscussion(models.Model):

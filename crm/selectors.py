@@ -270,3 +270,20 @@ def unread_notification_count(*, user) -> int:
 
 def saved_views_for(*, user) -> list[SavedView]:
     return list(SavedView.objects.filter(owner=user))
+
+
+def quick_reply_values(*, conversation: Conversation, agent) -> dict[str, str]:
+    """What ``{placeholders}`` in quick replies become for this conversation and agent."""
+    contact = conversation.contact
+    return {
+        "customerName": contact.display_name,
+        "customerFirstName": contact.first_name or contact.display_name,
+        "customerLastName": contact.last_name,
+        "customerEmail": contact.email,
+        "customerPhone": contact.phone,
+        "accountName": contact.account.name if contact.account_id else "",
+        "agentName": str(agent),
+        "agentFirstName": agent.first_name or str(agent),
+        "caseNumber": conversation.case.number if conversation.case_id else "",
+        "conversationId": str(conversation.pk),
+    }
