@@ -14,15 +14,15 @@ from crm.choices import CaseStatus
 
 register = template.Library()
 
-CHANNEL_ICONS = {"webchat": "💬", "sms": "📱", "voice": "📞", "email": "✉️", "custom": "🔌"}
+CHANNEL_ICONS = {"webchat": "Chat", "sms": "SMS", "voice": "Call", "email": "Mail", "custom": "API"}
 SLA_WARNING = timedelta(hours=1)
 
 
 @register.simple_tag
 def channel_icon(kind: str, label: str = "") -> str:
     return format_html(
-        '<span class="channel-icon" role="img" aria-label="{}" title="{}">{}</span>',
-        label or kind, label or kind, CHANNEL_ICONS.get(kind, "•"),
+        '<span class="channel-icon channel-{}" role="img" aria-label="{}" title="{}">{}</span>',
+        kind, label or kind, label or kind, CHANNEL_ICONS.get(kind, kind),
     )
 
 
