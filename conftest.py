@@ -39,3 +39,12 @@ def supervisor(django_user_model):
 def outsider(django_user_model):
     """Signed in, but in no contact-center role."""
     return _user(django_user_model, "outsider", None)
+
+
+def pytest_collection_modifyitems(items):
+    """Transactional tests flush the database; restore what the data migrations created (roles, codes) after each."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and "serialized_rollback" not in marker.kwargs:
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)

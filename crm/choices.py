@@ -100,3 +100,18 @@ class TimelineKind(models.TextChoices):
     CASE_RESOLVED = "case.resolved", _("Case resolved")
     ACTIVITY = "activity", _("Activity")
     AI_OUTPUT = "ai.output", _("AI output")
+
+
+class NotificationKind(models.TextChoices):
+    MENTION = "mention", _("Mention")
+    SWARM_INVITE = "swarm_invite", _("Swarm invitation")
+
+
+class CaseView(models.TextChoices):
+    """The built-in case list views every user has."""
+
+    MINE = "mine", _("My cases")
+    TEAM = "team", _("My team's cases")
+    UNASSIGNED = "unassigned", _("Unassigned")
+    BREACHING = "breaching", _("Breaching SLA")
+    ALL = "all", _("All open cases")

@@ -101,6 +101,13 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 return
         if not self.html:
             await self.send_json(event)
+        elif event["type"] == events.NOTIFICATION_CREATED:
+            await self.send(text_data=await database_sync_to_async(self.render_notification)(event))
+
+    def render_notification(self, event: dict) -> str:
+        # Published only to the recipient's own group, so nothing to re-check but the count.
+        unread = selectors.unread_notification_count(user=self.user)
+        return render_to_string("crm/partials/_notification_oob.html", {"event": event, "unread_notifications": unread})
 
     async def send_message(self, message) -> None:
         if message.pk in self.sent_ids:

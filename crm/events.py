@@ -59,3 +59,28 @@ def case_groups(case: Case) -> list[str]:
     if case.owner_id:
         targets.append(groups.agent(case.owner_id))
     return targets
+
+
+CASE_UPDATED = "case.updated"
+NOTIFICATION_CREATED = "notification.created"
+DISCUSSION_POSTED = "discussion.posted"
+
+
+def notification_created(notification) -> Event:
+    return Event(
+        type=NOTIFICATION_CREATED,
+        data={
+            "notification_id": notification.pk,
+            "kind": notification.kind,
+            "case_id": notification.case_id,
+            "text": notification.text,
+        },
+    )
+
+
+def discussion_posted(post, *, case: Case) -> Event:
+    return Event(type=DISCUSSION_POSTED, data={"post_id": post.pk, "case_id": case.pk})
+
+
+def discussion_groups(discussion) -> list[str]:
+    return [groups.agent(user_id) for user_id in discussion.participants.values_list("pk", flat=True)]

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +19,7 @@ from crm.choices import (
     ConversationStatus,
     DeliveryStatus,
     MessageDirection,
+    NotificationKind,
     SenderKind,
     TimelineKind,
 )
@@ -105,6 +109,13 @@ class Case(models.Model):
     resolve_by = models.DateTimeField(_("resolve by"), null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    on_hold_since = models.DateTimeField(
+        _("on hold since"), null=True, blank=True, help_text=_("SLA timers are paused while a case is on hold.")
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_cases",
+        verbose_name=_("merged into"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -152,6 +163,14 @@ class Conversation(models.Model):
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    agent_read_up_to = models.PositiveBigIntegerField(
+        _("read up to message id"), default=0, help_text=_("The assigned agent has seen messages up to this id.")
+    )
+    disposition_codes = models.ManyToManyField(
+        "DispositionCode", blank=True, related_name="conversations", verbose_name=_("disposition codes")
+    )
+    wrap_up_notes = models.TextField(_("wrap-up notes"), blank=True)
+    wrapped_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-last_message_at", "-id"]
@@ -259,3 +278,155 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.summary}"
+
+
+class DispositionCode(models.Model):
+    """An outcome an agent records when wrapping up a conversation (reportable per conversation)."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_system = models.BooleanField(
+        _("system code"), default=False, editable=False, help_text=_("System codes cannot be deleted.")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=100)
+
+    class Meta:
+        ordering = ["category", "position", "label"]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.label}" if self.category else self.label
+
+
+class WrapUpPolicy(models.Model):
+    """How wrap-up works: whether a disposition code is required to close, and how many are allowed.
+
+    One row (``WrapUpPolicy.current()``); administrators edit it in the admin.
+    """
+
+    MAX_CODES_LIMIT = 12
+
+    disposition_required = models.BooleanField(_("disposition code required to close"), default=False)
+    max_dispositions = models.PositiveSmallIntegerField(
+        _("maximum codes per conversation"), default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CODES_LIMIT)],
+    )
+
+    class Meta:
+        verbose_name = _("wrap-up policy")
+        verbose_name_plural = _("wrap-up policy")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_dispositions__gte=1, max_dispositions__lte=12), name="crm_wrapup_max_codes_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Wrap-up policy"))
+
+    @classmethod
+    def current(cls) -> WrapUpPolicy:
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class CannedResponse(models.Model):
+    """A quick reply: shared (no owner) or personal; ``{customerName}``-style placeholders are filled in."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="canned_responses",
+        help_text=_("Empty for a reply shared with everyone."),
+    )
+    slug = models.SlugField(_("slug"), max_length=50)
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("body"))
+    tags = models.CharField(_("tags"), max_length=200, blank=True, help_text=_("Space-separated, e.g. shipping returns"))
+    language = models.CharField(_("language"), max_length=16, default="en")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "slug"], nulls_distinct=False, name="crm_canned_unique_owner_slug"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.slug} {self.title}"
+
+    PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+
+    @property
+    def tag_list(self) -> list[str]:
+        return self.tags.split()
+
+    def render(self, values: dict[str, str]) -> str:
+        """The body with ``{placeholder}`` filled from ``values``; unknown or empty ones stay for the agent."""
+        return self.PLACEHOLDER_RE.sub(lambda match: values.get(match.group(1)) or match.group(0), self.body)
+
+
+class CaseDiscussion(models.Model):
+    """A swarm: colleagues invited into an internal discussion of one case."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="discussion")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    summary = models.TextField(_("case summary"), blank=True)
+    participants = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="case_discussions", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Swarm on {self.case.number}"
+
+
+class DiscussionPost(models.Model):
+    """One message in a case discussion; ``@username`` mentions notify that colleague."""
+
+    discussion = models.ForeignKey(CaseDiscussion, on_delete=models.CASCADE, related_name="posts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    body = models.TextField(_("body"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class Notification(models.Model):
+    """Something a staff member should look at: a mention, a swarm invitation."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=32, choices=NotificationKind.choices)
+    text = models.CharField(_("text"), max_length=300)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SavedView(models.Model):
+    """A user's named case-list filter (status, priority, search text on top of a built-in view)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_case_views")
+    name = models.CharField(_("name"), max_length=60)
+    filters = models.JSONField(_("filters"), default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="crm_savedview_unique_owner_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,17 +2,39 @@
 
 Agents see the conversations assigned to them (queue visibility joins when
 routing lands); supervisors and administrators see everything. Cases follow
-their conversations: an agent sees cases they own or that are linked to their
-conversations. Contacts and accounts are the shared customer directory every
+their conversations: an agent sees cases they own, that are linked to their
+conversations, that sit in one of their queues, or whose discussion (swarm)
+they were invited into. Contacts and accounts are the shared customer directory every
 staff member may read.
 """
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import re
+from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from contactcenter.choices import Role
 from contactcenter.permissions import is_staff_member, is_supervisor
-from crm.models import Account, Activity, Case, Contact, Conversation, Message, TimelineEvent
+from crm.choices import CaseStatus, CaseView, ConversationStatus, MessageDirection, SenderKind, TimelineKind
+from crm.models import (
+    Account,
+    Activity,
+    CannedResponse,
+    Case,
+    CaseDiscussion,
+    Contact,
+    Conversation,
+    DiscussionPost,
+    DispositionCode,
+    Message,
+    Notification,
+    SavedView,
+    TimelineEvent,
+)
 
 
 def conversations_visible_to(user) -> QuerySet[Conversation]:
@@ -52,7 +74,12 @@ def cases_visible_to(user) -> QuerySet[Case]:
         return qs
     if not is_staff_member(user):
         return qs.none()
-    return qs.filter(Q(owner=user) | Q(conversations__assigned_agent=user)).distinct()
+    return qs.filter(
+        Q(owner=user)
+        | Q(conversations__assigned_agent=user)
+        | Q(queue__members=user)
+        | Q(discussion__participants=user)
+    ).distinct()
 
 
 def activities_visible_to(user) -> QuerySet[Activity]:
@@ -78,3 +105,185 @@ def timeline_for(*, user, contact: Contact, limit: int = 50) -> list[TimelineEve
     if not is_staff_member(user):
         return []
     return list(contact.timeline.select_related("actor")[:limit])
+
+
+# --- Agent workspace ---
+
+WORKLIST_STATUSES = (
+    ConversationStatus.OPEN, ConversationStatus.ACTIVE, ConversationStatus.WAITING, ConversationStatus.WRAP_UP,
+)
+SLA_WARNING = timedelta(hours=1)
+
+
+def _last_message(field: str):
+    return Subquery(
+        Message.objects.filter(conversation=OuterRef("pk")).exclude(sender_kind=SenderKind.SYSTEM)
+        .order_by("-id").values(field)[:1]
+    )
+
+
+def worklist_for(user) -> list[Conversation]:
+    """The agent's live conversations (active, waiting, wrap-up) with preview and unread count, in one query."""
+    if not is_staff_member(user):
+        return []
+    return list(
+        Conversation.objects.select_related("contact")
+        .filter(assigned_agent=user, status__in=WORKLIST_STATUSES)
+        .annotate(
+            last_body=_last_message("body"),
+            last_direction=_last_message("direction"),
+            unread=Count(
+                "messages",
+                filter=Q(messages__direction=MessageDirection.INBOUND, messages__id__gt=F("agent_read_up_to")),
+            ),
+        )
+        .order_by("-last_message_at", "-id")[:100]
+    )
+
+
+def my_open_cases(user, *, limit: int = 25) -> list[Case]:
+    if not is_staff_member(user):
+        return []
+    return list(
+        Case.objects.select_related("contact").filter(owner=user).exclude(status__in=CaseStatus.closed())
+        .order_by("priority", "resolve_by", "-created_at")[:limit]
+    )
+
+
+def transcript_for(*, user, conversation: Conversation) -> list[Message]:
+    return list(messages_visible_to(user).filter(conversation=conversation).order_by("id"))
+
+
+def latest_message_id(user) -> int:
+    """The newest message id the user may see: where a fresh page's socket resumes from."""
+    return messages_visible_to(user).aggregate(last=Max("id"))["last"] or 0
+
+
+def recent_cases_for_contact(*, user, contact: Contact, limit: int = 5) -> list[Case]:
+    if not is_staff_member(user):
+        return []
+    return list(Case.objects.filter(contact=contact).order_by("-created_at")[:limit])
+
+
+def open_cases_for_contact(*, user, contact: Contact) -> list[Case]:
+    if not is_staff_member(user):
+        return []
+    return list(Case.objects.filter(contact=contact).exclude(status__in=CaseStatus.closed()).order_by("-created_at"))
+
+
+def canned_responses_for(*, user, query: str = "", limit: int = 8) -> list[CannedResponse]:
+    """Shared and personal quick replies, searched by ``keyword`` (slug/title/body) or ``#tag``."""
+    if not is_staff_member(user):
+        return []
+    qs = CannedResponse.objects.filter(is_active=True).filter(Q(owner__isnull=True) | Q(owner=user))
+    for word in query.split():
+        if word.startswith("#") and len(word) > 1:
+            qs = qs.filter(tags__iregex=rf"(^|\s){re.escape(word[1:])}")
+        else:
+            qs = qs.filter(Q(slug__icontains=word) | Q(title__icontains=word) | Q(body__icontains=word))
+    return list(qs.order_by("owner_id", "slug")[:limit])
+
+
+def disposition_codes_active() -> list[DispositionCode]:
+    return list(DispositionCode.objects.filter(is_active=True))
+
+
+def _breaching(now) -> Q:
+    soon = now + SLA_WARNING
+    return Q(on_hold_since__isnull=True) & (
+        Q(first_responded_at__isnull=True, first_response_by__lte=soon) | Q(resolve_by__lte=soon)
+    )
+
+
+def case_list(*, user, view: str = CaseView.MINE, status: str = "", priority: str = "", query: str = "") -> QuerySet[Case]:
+    """A case list view (``CaseView``) with optional status/priority/text filters, most urgent first."""
+    qs = cases_visible_to(user)
+    open_only = not status
+    if view == CaseView.MINE:
+        qs = qs.filter(owner=user)
+    elif view == CaseView.TEAM:
+        qs = qs.filter(queue__members=user)
+    elif view == CaseView.UNASSIGNED:
+        qs = qs.filter(owner__isnull=True)
+    elif view == CaseView.BREACHING:
+        qs = qs.filter(_breaching(timezone.now()))
+    if status:
+        qs = qs.filter(status=status)
+    elif open_only:
+        qs = qs.exclude(status__in=CaseStatus.closed())
+    if priority:
+        qs = qs.filter(priority=priority)
+    if query:
+        qs = qs.filter(
+            Q(number__iexact=query) | Q(subject__icontains=query) | Q(contact__last_name__icontains=query)
+            | Q(contact__email__icontains=query)
+        )
+    return qs.order_by("priority", F("resolve_by").asc(nulls_last=True), "-created_at")
+
+
+def case_get(*, user, case_id: int) -> Case | None:
+    return cases_visible_to(user).filter(pk=case_id).first()
+
+
+def case_by_number(*, user, number: str) -> Case | None:
+    return cases_visible_to(user).filter(number__iexact=number.strip()).first()
+
+
+def case_notes(*, case: Case) -> list[TimelineEvent]:
+    return list(
+        TimelineEvent.objects.select_related("actor").filter(case=case, kind=TimelineKind.NOTE).order_by("-occurred_at")
+    )
+
+
+def case_history(*, case: Case, limit: int = 50) -> list[TimelineEvent]:
+    return list(TimelineEvent.objects.select_related("actor").filter(case=case).order_by("-occurred_at")[:limit])
+
+
+def case_discussion(*, case: Case) -> CaseDiscussion | None:
+    return (
+        CaseDiscussion.objects.filter(case=case)
+        .prefetch_related("participants", Prefetch("posts", queryset=DiscussionPost.objects.select_related("author")))
+        .first()
+    )
+
+
+def staff_directory(*, user) -> QuerySet:
+    """Colleagues one may invite into a swarm or mention."""
+    if not is_staff_member(user):
+        return get_user_model().objects.none()
+    return (
+        get_user_model().objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=Role.values))
+        .exclude(pk=user.pk).distinct().order_by("username")
+    )
+
+
+def notifications_for(*, user, limit: int = 20) -> list[Notification]:
+    return list(Notification.objects.select_related("case").filter(recipient=user)[:limit])
+
+
+def unread_notification_count(*, user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def saved_views_for(*, user) -> list[SavedView]:
+    return list(SavedView.objects.filter(owner=user))
+
+
+def quick_reply_values(*, conversation: Conversation, agent) -> dict[str, str]:
+    """What ``{placeholders}`` in quick replies become for this conversation and agent."""
+    contact = conversation.contact
+    return {
+        "customerName": contact.display_name,
+        "customerFirstName": contact.first_name or contact.display_name,
+        "customerLastName": contact.last_name,
+        "customerEmail": contact.email,
+        "customerPhone": contact.phone,
+        "accountName": contact.account.name if contact.account_id else "",
+        "agentName": str(agent),
+        "agentFirstName": agent.first_name or str(agent),
+        "caseNumber": conversation.case.number if conversation.case_id else "",
+        "conversationId": str(conversation.pk),
+    }

@@ -13,14 +13,19 @@ PostgreSQL advisory locks:
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
-from contactcenter.realtime import publish
+from contactcenter.choices import Role
+from contactcenter.realtime import groups, publish
 from crm import events
 from crm.choices import (
     ActivityStatus,
@@ -30,11 +35,36 @@ from crm.choices import (
     ConversationStatus,
     DeliveryStatus,
     MessageDirection,
+    NotificationKind,
     SenderKind,
     TimelineKind,
 )
-from crm.exceptions import CaseAlreadyLinked, CaseClosed, ConversationClosed
-from crm.models import Account, Activity, Case, Contact, ContactIdentity, Conversation, Message, TimelineEvent
+from crm.exceptions import (
+    CaseAlreadyLinked,
+    CaseClosed,
+    CaseMergeInvalid,
+    CaseNotOnHold,
+    ConversationClosed,
+    ConversationNotLive,
+    DispositionRequired,
+    TooManyDispositions,
+)
+from crm.models import (
+    Account,
+    Activity,
+    Case,
+    CaseDiscussion,
+    Contact,
+    ContactIdentity,
+    Conversation,
+    DiscussionPost,
+    DispositionCode,
+    Message,
+    Notification,
+    SavedView,
+    TimelineEvent,
+    WrapUpPolicy,
+)
 from crm.validators import normalize_email, normalize_phone
 
 MESSAGE_ORDER_LOCK = 0x6D7367  # "msg"
@@ -438,7 +468,6 @@ def contact_identity_add(*, contact: Contact, channel_kind: str, address: str) -
 
 # --- Directory and record edits (used by the REST API, the pages and the admin) ---
 
-CASE_UPDATED = "case.updated"
 ACCOUNT_FIELDS = frozenset({"name", "domain", "tier", "owner"})
 CONTACT_FIELDS = frozenset({"first_name", "last_name", "email", "phone", "language", "is_vip", "account", "attributes"})
 CASE_FIELDS = frozenset(
@@ -510,10 +539,12 @@ def contact_update(*, contact: Contact, actor, **fields: Any) -> Contact:
 def case_update(*, case: Case, actor, **fields: Any) -> Case:
     """Edit an open case: details, status (not resolved — that is ``case_resolve``), owner, deadlines.
 
-    Cancelling cancels its open activities, as resolving does.
-    Side effects: Case, Activity statuses on cancel, a TimelineEvent naming the
-    changed fields; after commit ``case.updated`` to supervisors and the owner.
-    Raises CaseClosed for a resolved or cancelled case; ValueError for status resolved.
+    Moving to or from *on hold* pauses and resumes the SLA timers as
+    ``case_hold``/``case_resume`` do; cancelling cancels its open activities, as
+    resolving does. Side effects: Case, Activity statuses on cancel, a
+    TimelineEvent naming the changed fields; after commit ``case.updated`` to
+    supervisors and the owner. Raises CaseClosed for a resolved or cancelled
+    case; ValueError for status resolved.
     """
     _fields_check(fields, CASE_FIELDS)
     if fields.get("status") == CaseStatus.RESOLVED:
@@ -522,11 +553,16 @@ def case_update(*, case: Case, actor, **fields: Any) -> Case:
         case = Case.objects.select_for_update().get(pk=case.pk)
         if case.status in CaseStatus.closed():
             raise CaseClosed()
+        previous_status = case.status
         changed = [name for name, value in fields.items() if getattr(case, name) != value]
         for name in changed:
             setattr(case, name, fields[name])
         if not changed:
             return case
+        if case.status == CaseStatus.ON_HOLD and previous_status != CaseStatus.ON_HOLD:
+            _hold_start(case)
+        elif previous_status == CaseStatus.ON_HOLD and case.status != CaseStatus.ON_HOLD:
+            _hold_end(case)
         case.save()
         if case.status == CaseStatus.CANCELLED:
             case.activities.filter(status=ActivityStatus.OPEN).update(
@@ -534,11 +570,17 @@ def case_update(*, case: Case, actor, **fields: Any) -> Case:
             )
         _timeline_add(
             contact_id=case.contact_id, kind=TimelineKind.CASE_CHANGED,
-            summary=f"{case.number} changed: {', '.join(changed)}", actor=actor, case=case,
-            data={"fields": changed},
+            summary=f"{case.number}: " + "; ".join(_case_change_described(case, name) for name in changed),
+            actor=actor, case=case, data={"fields": changed},
         )
-        publish(events.case_event(case, type=CASE_UPDATED), groups=events.case_groups(case))
+        publish(events.case_event(case, type=events.CASE_UPDATED), groups=events.case_groups(case))
     return case
+
+
+def _case_change_described(case: Case, name: str) -> str:
+    field = Case._meta.get_field(name)
+    value = getattr(case, f"get_{name}_display")() if field.choices else getattr(case, name)
+    return f"{field.verbose_name} → {value if value not in (None, '') else '—'}"
 
 
 def activity_update(*, activity: Activity, actor, **fields: Any) -> Activity:
@@ -562,3 +604,306 @@ def activity_update(*, activity: Activity, actor, **fields: Any) -> Activity:
                 actor=actor, case=activity.case, activity=activity,
             )
     return activity
+
+
+# --- Agent workspace: wrap-up, customer 360 edits, case work, collaboration ---
+
+MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]+)")
+LIVE_STATUSES = frozenset({ConversationStatus.OPEN, ConversationStatus.WAITING, ConversationStatus.ACTIVE})
+
+
+def conversation_mark_read(*, conversation: Conversation, user) -> None:
+    """Record that the assigned agent has seen every message so far (drives unread counts).
+
+    Side effects: Conversation.agent_read_up_to (only ever moves forward).
+    """
+    if conversation.assigned_agent_id != user.pk:
+        return
+    last = conversation.messages.aggregate(last=Max("id"))["last"] or 0
+    Conversation.objects.filter(pk=conversation.pk, agent_read_up_to__lt=last).update(agent_read_up_to=last)
+    conversation.agent_read_up_to = max(conversation.agent_read_up_to, last)
+
+
+def conversation_end(*, conversation: Conversation, actor) -> Conversation:
+    """End the customer session: the conversation moves to wrap-up, where the agent records its outcome.
+
+    Side effects: Conversation status, a system Message; after commit
+    ``message.created`` and ``conversation.status_changed``.
+    Raises ConversationNotLive.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status not in LIVE_STATUSES:
+            raise ConversationNotLive()
+        previous = conversation.status
+        conversation.status = ConversationStatus.WRAP_UP
+        conversation.save(update_fields=["status"])
+        _message_create(
+            conversation=conversation,
+            direction=MessageDirection.INTERNAL,
+            sender_kind=SenderKind.SYSTEM,
+            sender_user=actor,
+            body=f"Conversation ended by {actor}; in wrap-up",
+            delivery_status=DeliveryStatus.DELIVERED,
+            metadata={"event": "conversation.ended", "previous_status": previous},
+        )
+        publish(
+            events.conversation_status_changed(conversation, previous=previous),
+            groups=events.conversation_groups(conversation),
+        )
+    return conversation
+
+
+def conversation_wrap_up(
+    *, conversation: Conversation, actor, disposition_codes: list[DispositionCode], notes: str = ""
+) -> Conversation:
+    """Record the outcome of a conversation (disposition codes, notes) and close it.
+
+    The wrap-up policy decides whether a code is required and how many are
+    allowed. Closing is ``conversation_close``; routing frees the agent's
+    capacity when it sees the status change.
+
+    Side effects: Conversation disposition codes, notes, wrapped_up_at, then
+    everything ``conversation_close`` does. Raises DispositionRequired,
+    TooManyDispositions, ConversationClosed.
+    """
+    policy = WrapUpPolicy.current()
+    codes = list({code.pk: code for code in disposition_codes}.values())
+    if policy.disposition_required and not codes:
+        raise DispositionRequired()
+    if len(codes) > policy.max_dispositions:
+        raise TooManyDispositions(
+            f"Choose at most {policy.max_dispositions} disposition code{'s' if policy.max_dispositions > 1 else ''}."
+        )
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == ConversationStatus.CLOSED:
+            raise ConversationClosed()
+        conversation.wrap_up_notes = notes
+        conversation.wrapped_up_at = timezone.now()
+        conversation.save(update_fields=["wrap_up_notes", "wrapped_up_at"])
+        conversation.disposition_codes.set(codes)
+        if notes:
+            _timeline_add(
+                contact_id=conversation.contact_id, kind=TimelineKind.NOTE, summary=f"Wrap-up: {notes}",
+                actor=actor, conversation=conversation,
+            )
+        label = ", ".join(code.label for code in codes)
+        return conversation_close(conversation=conversation, actor=actor, reason=label)
+
+
+
+
+
+
+def _hold_start(case: Case) -> None:
+    case.on_hold_since = timezone.now()
+
+
+def _hold_end(case: Case) -> timedelta:
+    """Move the pending SLA deadlines later by the time the case was on hold; return that time."""
+    paused = timezone.now() - case.on_hold_since if case.on_hold_since else timedelta(0)
+    if case.first_response_by and case.first_responded_at is None:
+        case.first_response_by += paused
+    if case.resolve_by:
+        case.resolve_by += paused
+    case.on_hold_since = None
+    return paused
+
+
+def _case_changed(case: Case, *, actor, summary: str) -> None:
+    _timeline_add(contact_id=case.contact_id, kind=TimelineKind.CASE_CHANGED, summary=summary, actor=actor, case=case)
+    publish(events.case_event(case, type=events.CASE_UPDATED), groups=events.case_groups(case))
+
+
+
+
+def case_hold(*, case: Case, actor, reason: str = "") -> Case:
+    """Put a case on hold: its SLA timers stop until it resumes.
+
+    Side effects: Case status/on_hold_since, TimelineEvent; after commit
+    ``case.updated``. Raises CaseClosed.
+    """
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        if case.status in CaseStatus.closed():
+            raise CaseClosed()
+        if case.status == CaseStatus.ON_HOLD:
+            return case
+        case.status = CaseStatus.ON_HOLD
+        _hold_start(case)
+        case.save(update_fields=["status", "on_hold_since", "updated_at"])
+        _case_changed(case, actor=actor, summary=f"{case.number} put on hold" + (f": {reason}" if reason else ""))
+    return case
+
+
+def case_resume(*, case: Case, actor) -> Case:
+    """Take a case off hold; its pending SLA deadlines move later by the time it was on hold.
+
+    Side effects: Case status/deadlines, TimelineEvent; after commit
+    ``case.updated``. Raises CaseNotOnHold.
+    """
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        if case.status != CaseStatus.ON_HOLD or case.on_hold_since is None:
+            raise CaseNotOnHold()
+        case.status = CaseStatus.IN_PROGRESS
+        paused = _hold_end(case)
+        case.save()
+        minutes = int(paused.total_seconds() // 60)
+        _case_changed(case, actor=actor, summary=f"{case.number} resumed after {minutes} min on hold")
+    return case
+
+
+def case_note_add(*, case: Case, author, body: str) -> TimelineEvent:
+    """Add a note to a case; it shows on the case and on the customer's timeline.
+
+    Side effects: TimelineEvent (kind note, full text in ``data.body``).
+    """
+    with transaction.atomic():
+        return _timeline_add(
+            contact_id=case.contact_id, kind=TimelineKind.NOTE, summary=body, actor=author, case=case,
+            data={"body": body},
+        )
+
+
+def case_link_conversation(*, conversation: Conversation, case: Case, actor) -> Conversation:
+    """Link a conversation to an existing open case of the same customer.
+
+    Side effects: Conversation.case, the case's first response time,
+    TimelineEvent; after commit ``case.updated``. Raises CaseAlreadyLinked,
+    CaseClosed, CaseMergeInvalid (another customer's case).
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        if conversation.case_id:
+            raise CaseAlreadyLinked()
+        if case.status in CaseStatus.closed():
+            raise CaseClosed()
+        if case.contact_id != conversation.contact_id:
+            raise CaseMergeInvalid("The case belongs to another customer.")
+        conversation.case = case
+        conversation.save(update_fields=["case"])
+        if conversation.first_agent_response_at and case.first_responded_at is None:
+            case.first_responded_at = conversation.first_agent_response_at
+            case.save(update_fields=["first_responded_at", "updated_at"])
+        _case_changed(case, actor=actor, summary=f"{case.number}: conversation #{conversation.pk} linked")
+    return conversation
+
+
+def case_merge(*, source: Case, target: Case, actor) -> Case:
+    """Merge a duplicate case into another: its conversations and activities move to the target.
+
+    The source is cancelled and points at the target. Side effects: Case rows,
+    Conversation and Activity links, TimelineEvents; after commit
+    ``case.updated`` for both. Raises CaseMergeInvalid.
+    """
+    if source.pk == target.pk:
+        raise CaseMergeInvalid("A case cannot be merged into itself.")
+    with transaction.atomic():
+        locked = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
+        source, target = locked[source.pk], locked[target.pk]
+        if source.status in CaseStatus.closed() or target.status in CaseStatus.closed():
+            raise CaseMergeInvalid()
+        Conversation.objects.filter(case=source).update(case=target)
+        Activity.objects.filter(case=source).update(case=target)
+        source.status = CaseStatus.CANCELLED
+        source.merged_into = target
+        source.resolution = f"Merged into {target.number}"
+        source.resolved_at = timezone.now()
+        source.save(update_fields=["status", "merged_into", "resolution", "resolved_at", "updated_at"])
+        _case_changed(source, actor=actor, summary=f"{source.number} merged into {target.number}")
+        _case_changed(target, actor=actor, summary=f"{target.number}: {source.number} merged into it")
+    return target
+
+
+def _staff_users():
+    return get_user_model().objects.filter(is_active=True).filter(
+        Q(is_superuser=True) | Q(groups__name__in=Role.values)
+    ).distinct()
+
+
+def _notify(*, recipient, kind: str, text: str, actor, case: Case | None = None) -> Notification:
+    notification = Notification.objects.create(
+        recipient=recipient, kind=kind, text=text[:300], actor=actor, case=case
+    )
+    publish(events.notification_created(notification), groups=[groups.agent(recipient.pk)])
+    return notification
+
+
+def case_summary_text(case: Case) -> str:
+    """The plain summary colleagues see when invited into a case discussion."""
+    lines = [
+        f"{case.number}: {case.subject}",
+        f"Customer: {case.contact}" + (f" ({case.account})" if case.account_id else ""),
+        f"Status: {case.get_status_display()} · Priority: {case.get_priority_display()}"
+        f" · Severity: {case.get_severity_display()}",
+    ]
+    if case.description:
+        lines.append(case.description[:600])
+    return "\n".join(lines)
+
+
+def swarm_invite(*, case: Case, actor, invitees: list, note: str = "") -> CaseDiscussion:
+    """Invite colleagues into the case's discussion (started with the case summary if new).
+
+    Side effects: CaseDiscussion (once), participants, a DiscussionPost for
+    ``note``, a Notification per new participant; after commit
+    ``notification.created`` to each ``agent.<id>``.
+    """
+    with transaction.atomic():
+        discussion, _created = CaseDiscussion.objects.get_or_create(
+            case=case, defaults={"started_by": actor, "summary": case_summary_text(case)}
+        )
+        already = set(discussion.participants.values_list("pk", flat=True))
+        new = [user for user in invitees if user.pk not in already and user.pk != actor.pk]
+        discussion.participants.add(actor, *new)
+        if note:
+            DiscussionPost.objects.create(discussion=discussion, author=actor, body=note)
+        for user in new:
+            _notify(
+                recipient=user, kind=NotificationKind.SWARM_INVITE, actor=actor, case=case,
+                text=f"{actor} invited you to swarm on {case.number}: {case.subject}",
+            )
+    return discussion
+
+
+def discussion_post(*, case: Case, author, body: str) -> DiscussionPost:
+    """Post in a case discussion; ``@username`` mentions add and notify that colleague.
+
+    Side effects: CaseDiscussion (if none yet), DiscussionPost, participants,
+    Notifications; after commit ``notification.created`` per mention and
+    ``discussion.posted`` to the participants.
+    """
+    with transaction.atomic():
+        discussion, _created = CaseDiscussion.objects.get_or_create(
+            case=case, defaults={"started_by": author, "summary": case_summary_text(case)}
+        )
+        discussion.participants.add(author)
+        post = DiscussionPost.objects.create(discussion=discussion, author=author, body=body)
+        usernames = set(MENTION_RE.findall(body))
+        mentioned = list(_staff_users().filter(username__in=usernames).exclude(pk=author.pk)) if usernames else []
+        if mentioned:
+            discussion.participants.add(*mentioned)
+        for user in mentioned:
+            _notify(
+                recipient=user, kind=NotificationKind.MENTION, actor=author, case=case,
+                text=f"{author} mentioned you on {case.number}: {body[:200]}",
+            )
+        publish(events.discussion_posted(post, case=case), groups=events.discussion_groups(discussion))
+    return post
+
+
+def notifications_mark_read(*, user, notification_ids: list[int] | None = None) -> int:
+    """Mark the user's notifications (all, or the given ones) read. Side effects: Notification rows."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=notification_ids)
+    return unread.update(read_at=timezone.now())
+
+
+def saved_view_save(*, owner, name: str, filters: dict[str, Any]) -> SavedView:
+    """Create or replace the user's named case-list filter. Side effects: SavedView row."""
+    view, _created = SavedView.objects.update_or_create(owner=owner, name=name[:60], defaults={"filters": filters})
+    return view

@@ -67,8 +67,13 @@ def server():
         pytest.fail(f"serve was not up within {STARTUP_SECONDS} s")
     yield process, f"http://127.0.0.1:{port}"
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        # SIGTERM lets serve stop its children (they run in their own sessions).
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 async def _login(session: aiohttp.ClientSession, base: str, username: str, password: str) -> None:

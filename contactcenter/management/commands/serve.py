@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -11,6 +12,13 @@ import time
 from django.core.management import BaseCommand, call_command
 
 STOP_GRACE_SECONDS = 10
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Run in each child before exec: if ``serve`` is killed outright, the child gets SIGTERM too."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Command(BaseCommand):
@@ -34,7 +42,10 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "contactcenter", "beat", "-l", "info",
                      "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
         }
-        children = {name: subprocess.Popen(cmd, start_new_session=True) for name, cmd in commands.items()}
+        children = {
+            name: subprocess.Popen(cmd, start_new_session=True, preexec_fn=_die_with_parent)
+            for name, cmd in commands.items()
+        }
         self.stdout.write(self.style.SUCCESS(f"Serving on http://{host}:{port}/  (Ctrl-C stops everything)"))
 
         stopping = False
