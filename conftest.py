@@ -39,3 +39,15 @@ def supervisor(django_user_model):
 def outsider(django_user_model):
     """Signed in, but in no contact-center role."""
     return _user(django_user_model, "outsider", None)
+
+
+@pytest.fixture(autouse=True)
+def _api_auth_failure_budget_reset():
+    """Refused API keys are throttled per address, and every test client is 127.0.0.1."""
+    from django.core.cache import cache
+
+    from contactcenter.api.throttling import FailedAuthenticationThrottle
+
+    key = FailedAuthenticationThrottle.cache_format % {"scope": FailedAuthenticationThrottle.scope, "ident": "127.0.0.1"}
+    cache.delete(key)
+    yield

@@ -250,7 +250,6 @@ REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "contactcenter.api.schema.AutoSchema"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "contactcenter.api.throttling.ApiKeyRateThrottle",
     "contactcenter.api.throttling.SessionUserRateThrottle",
-    "contactcenter.api.throttling.AnonymousRateThrottle",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "api_key": os.environ.get("API_KEY_RATE", "600/min"),
