@@ -48,6 +48,5 @@ def _api_auth_failure_budget_reset():
 
     from contactcenter.api.throttling import FailedAuthenticationThrottle
 
-    key = FailedAuthenticationThrottle.cache_format % {"scope": FailedAuthenticationThrottle.scope, "ident": "127.0.0.1"}
-    cache.delete(key)
+    cache.delete(FailedAuthenticationThrottle().get_cache_key_for_address("127.0.0.1"))
     yield

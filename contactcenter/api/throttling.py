@@ -51,7 +51,10 @@ class FailedAuthenticationThrottle(SimpleRateThrottle):
     scope = "auth_failure"
 
     def get_cache_key(self, request, view=None):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.get_cache_key_for_address(self.get_ident(request))
+
+    def get_cache_key_for_address(self, address: str) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": address}
 
     def check(self, request) -> None:
         """Raise Throttled while this address is over its failure budget."""
