@@ -272,3 +272,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ActivityStatusEnum": "crm.choices.ActivityStatus",
     "TimelineKindEnum": "crm.choices.TimelineKind",
 }
+# /api/docs/ serves Swagger UI from the installed package, not from a CDN, so it works offline.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update(
+    {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
+)
