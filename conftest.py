@@ -41,6 +41,17 @@ def outsider(django_user_model):
     return _user(django_user_model, "outsider", None)
 
 
+@pytest.fixture(autouse=True)
+def _api_auth_failure_budget_reset():
+    """Refused API keys are throttled per address, and every test client is 127.0.0.1."""
+    from django.core.cache import cache
+
+    from contactcenter.api.throttling import FailedAuthenticationThrottle
+
+    cache.delete(FailedAuthenticationThrottle().get_cache_key_for_address("127.0.0.1"))
+    yield
+
+
 def pytest_collection_modifyitems(items):
     """Transactional tests flush the database; restore what the data migrations created (roles, codes) after each."""
     for item in items:

@@ -1,7 +1,8 @@
 """Request rates, counted in the shared Redis cache (so across every process).
 
-API keys, signed-in browser sessions and anonymous callers each have their own
-rate (``DEFAULT_THROTTLE_RATES``: ``api_key``, ``user``, ``anon``).
+API keys, signed-in browser sessions, anonymous callers and refused key
+attempts each have their own rate (``DEFAULT_THROTTLE_RATES``: ``api_key``,
+``user``, ``anon``, ``auth_failure``).
 """
 
 from rest_framework import exceptions
@@ -33,7 +34,11 @@ class SessionUserRateThrottle(SimpleRateThrottle):
 
 
 class AnonymousRateThrottle(AnonRateThrottle):
-    """Requests per client address for endpoints open to anonymous callers."""
+    """Requests per client address, for public endpoints that opt in (``throttle_classes``).
+
+    Not a default: provider webhooks arrive from a few shared addresses and
+    must not be throttled per address.
+    """
 
 
 class FailedAuthenticationThrottle(SimpleRateThrottle):
@@ -46,7 +51,10 @@ class FailedAuthenticationThrottle(SimpleRateThrottle):
     scope = "auth_failure"
 
     def get_cache_key(self, request, view=None):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.get_cache_key_for_address(self.get_ident(request))
+
+    def get_cache_key_for_address(self, address: str) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": address}
 
     def check(self, request) -> None:
         """Raise Throttled while this address is over its failure budget."""

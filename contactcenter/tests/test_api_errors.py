@@ -152,11 +152,12 @@ class TestThrottling:
         cache.delete(SessionUserRateThrottle.cache_format % {"scope": "user", "ident": agent.pk})
         assert statuses == [200, 200, 429]
 
-    def test_anonymous_over_its_rate_is_429_on_public_endpoints(self, monkeypatch):
+    def test_anonymous_over_its_rate_is_429_on_public_endpoints_that_opt_in(self, monkeypatch):
         monkeypatch.setattr(AnonymousRateThrottle, "rate", "2/min", raising=False)
 
         class Public(APIView):
             permission_classes = [AllowAny]
+            throttle_classes = [AnonymousRateThrottle]
 
             def get(self, request):
                 return Response({"ok": True})

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -26,14 +25,6 @@ from crm.tests.factories import ConversationFactory
 pytestmark = pytest.mark.django_db
 
 CONVERSATIONS = "/api/v1/conversations/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_failure_budget():
-    key = FailedAuthenticationThrottle.cache_format % {"scope": "auth_failure", "ident": "127.0.0.1"}
-    cache.delete(key)
-    yield
-    cache.delete(key)
 
 
 def bearer(key: str) -> APIClient:

@@ -37,7 +37,12 @@ def test_schema_and_docs_need_a_signed_in_user(agent):
 
     client = APIClient()
     client.force_login(agent)
-    assert client.get("/api/docs/").status_code == 200
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.content.decode())
+    assert any("swagger-ui-bundle" in asset for asset in assets)  # served by us, not a CDN
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
     assert client.get("/api/schema/", {"format": "json"}).json()["info"]["title"] == "Contact Center API"
 
 
