@@ -59,3 +59,19 @@ def case_groups(case: Case) -> list[str]:
     if case.owner_id:
         targets.append(groups.agent(case.owner_id))
     return targets
+
+
+CONVERSATION_ASSIGNED = "conversation.assigned"
+
+
+def conversation_assigned(conversation: Conversation, *, previous_agent_id: int | None) -> Event:
+    return Event(
+        type=CONVERSATION_ASSIGNED,
+        data={
+            "conversation_id": conversation.pk,
+            "agent_id": conversation.assigned_agent_id,
+            "previous_agent_id": previous_agent_id,
+            "queue_id": conversation.queue_id,
+            "status": conversation.status,
+        },
+    )

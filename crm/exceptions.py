@@ -16,3 +16,8 @@ class CaseAlreadyLinked(DomainError):
 class CaseClosed(DomainError):
     code = "case_closed"
     default_message = _("The case is already resolved or cancelled.")
+
+
+class InvalidConversationTransition(DomainError):
+    code = "invalid_transition"
+    default_message = _("The conversation cannot move to that status from its current one.")
