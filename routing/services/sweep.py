@@ -63,7 +63,7 @@ def routing_sweep(*, now=None) -> SweepReport:
     now = now or timezone.now()
     report = SweepReport()
     for item in WorkItem.objects.filter(status=WorkItemStatus.OFFERED, offer_expires_at__lt=now)[:BATCH]:
-        if offer_timeout(workitem=item) is not None:
+        if offer_timeout(workitem=item, now=now) is not None:
             report.offers_timed_out += 1
     for item in WorkItem.objects.filter(
         status=WorkItemStatus.ASSIGNED, capacity_held=True, wrap_up_release_at__lte=now

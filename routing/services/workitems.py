@@ -261,16 +261,17 @@ def offer_decline(*, workitem: WorkItem, agent, reason: str = "") -> WorkItem:
     return _offer_end(workitem=workitem, agent_id=agent.pk, outcome=OfferOutcome.REJECTED, reason=reason)
 
 
-def offer_timeout(*, workitem: WorkItem) -> WorkItem | None:
-    """An offer ran out of time: a decline with reason "timeout"; may set the agent Inactive (B.31)."""
+def offer_timeout(*, workitem: WorkItem, now=None) -> WorkItem | None:
+    """An offer ran out of time: a decline with reason "timeout"; may set the agent Inactive (B.31).
+    None when the offer was answered meanwhile or has not expired at ``now``."""
     try:
-        return _offer_end(workitem=workitem, agent_id=None, outcome=OfferOutcome.TIMED_OUT, reason="timeout")
+        return _offer_end(workitem=workitem, agent_id=None, outcome=OfferOutcome.TIMED_OUT, reason="timeout", now=now)
     except OfferNotPending:
         return None
 
 
-def _offer_end(*, workitem: WorkItem, agent_id: int | None, outcome: str, reason: str) -> WorkItem:
-    now = timezone.now()
+def _offer_end(*, workitem: WorkItem, agent_id: int | None, outcome: str, reason: str, now=None) -> WorkItem:
+    now = now or timezone.now()
     with transaction.atomic():
         item = _lock_item(workitem)
         if item.status != WorkItemStatus.OFFERED or (agent_id is not None and item.agent_id != agent_id):
