@@ -84,6 +84,7 @@ def conversation_facts(*, conversation: Conversation, context: dict | None = Non
         "account": contact.account if contact else None,
         "case": conversation.case,
         "output": {},
+        "_similar": _Similarity(text),
     }
 
 
@@ -113,7 +114,7 @@ class _Similarity:
 def classify(*, stream: WorkStream, facts: dict) -> Classification:
     """Run the stream's rulesets in order; in each the first matching rule applies (A.3, A.6)."""
     result = Classification()
-    similar = _Similarity(facts.get("text", ""))
+    similar = facts.get("_similar") or _Similarity(facts.get("text", ""))
     facts["output"] = result.outputs
     rulesets = ClassificationRuleset.objects.filter(work_stream=stream, is_active=True).prefetch_related("rules")
     try:
@@ -197,7 +198,7 @@ def route_to_queue(*, stream: WorkStream, facts: dict, key: int, classification:
             if queue:
                 matched.append(("classification queue output", queue))
         for rule in RouteRule.objects.filter(work_stream=stream).select_related("queue"):
-            if not conditions.matches(rule.conditions, facts):
+            if not conditions.matches(rule.conditions, facts, similar=facts.get("_similar")):
                 continue
             if rule.split:
                 queue_id = _split_pick(rule.split, key)
