@@ -8,6 +8,7 @@ conversations exist a per-channel fallback answers, with low confidence.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 from django.db.models import F
@@ -87,7 +88,10 @@ def effort_model_train() -> EffortModel | None:
         text = " ".join(texts.get(r["id"], [])) or r["subject"]
         X.append(_features(channel=r["channel_kind"], queue_id=r["queue_id"], text=text, channels=channels, queues=queues))
         y.append(math.log1p((r["closed_at"] - r["assigned_at"]).total_seconds() / 60))
-    fit = sm.OLS(np.array(y), np.array(X)).fit()
+    with warnings.catch_warnings():
+        # Collinear features (one channel, no queues yet) are fine: OLS solves with a pseudo-inverse.
+        warnings.simplefilter("ignore")
+        fit = sm.OLS(np.array(y), np.array(X)).fit()
     r_squared = float(fit.rsquared) if math.isfinite(fit.rsquared) else 0.0
     return EffortModel.objects.create(
         coefficients={"params": [float(p) for p in fit.params], "channels": channels, "queues": queues,
