@@ -17,8 +17,22 @@ AUTO_PRESENCES = {BasePresence.AVAILABLE, BasePresence.BUSY, BasePresence.DND}
 REACHABLE_PRESENCES = [BasePresence.AVAILABLE, BasePresence.BUSY, BasePresence.DND, BasePresence.AWAY]
 
 
+#: The built-in presences (also created by migration 0003), by base.
+BUILTIN_NAMES = {
+    BasePresence.AVAILABLE: "Available", BasePresence.BUSY: "Busy", BasePresence.DND: "Do not disturb",
+    BasePresence.AWAY: "Away", BasePresence.OFFLINE: "Offline", BasePresence.INACTIVE: "Inactive",
+}
+
+
 def presence_builtin(base: str) -> Presence:
-    return Presence.objects.filter(base=base, is_builtin=True).order_by("id").first()
+    """The built-in presence of a base status (re-created if a database flush removed it)."""
+    found = Presence.objects.filter(base=base, is_builtin=True).order_by("id").first()
+    if found is None:
+        found, _created = Presence.objects.get_or_create(
+            name=BUILTIN_NAMES[base],
+            defaults={"base": base, "is_builtin": True, "selectable": base != BasePresence.INACTIVE},
+        )
+    return found
 
 
 def agent_profile_ensure(*, agent) -> AgentProfile:

@@ -9,7 +9,8 @@ from contactcenter.choices import Role
 from crm import services as crm_services
 from crm.choices import ChannelKind
 from routing.choices import BasePresence, QueueKind
-from routing.models import AgentProfile, AgentSkill, Presence, Queue, Skill, WorkStream
+from routing.models import AgentProfile, AgentSkill, Presence, Queue, Skill, WorkStream  # noqa: F401
+from routing.services.presence import presence_builtin
 
 _seq = itertools.count(1)
 
@@ -33,7 +34,7 @@ def agent(username: str | None = None, *, capacity: int = 3, presence: str = Bas
     user.groups.add(Group.objects.get_or_create(name=Role.AGENT)[0])
     AgentProfile.objects.create(
         user=user, capacity_units=capacity,
-        presence=Presence.objects.get(base=presence, is_builtin=True), **profile,
+        presence=presence_builtin(presence), **profile,
     )
     return user
 

@@ -21,7 +21,7 @@ def enqueue(body="Hello", **kw):
 
 
 def set_presence(user, base):
-    AgentProfile.objects.filter(user=user).update(presence=f.Presence.objects.get(base=base, is_builtin=True))
+    AgentProfile.objects.filter(user=user).update(presence=f.presence_builtin(base))
 
 
 def test_enqueue_offers_to_a_queue_member_and_is_idempotent(published):
@@ -257,7 +257,7 @@ def test_offer_timeout_in_sweep_counts_as_decline_and_can_set_inactive():
 def test_affinity_returning_customer_goes_to_previous_agent_even_when_full():
     alice, bob = f.agent("alice", capacity=1), f.agent("bob", capacity=5)
     f.stream(channel=ChannelKind.SMS, fallback=f.queue(members=[alice, bob]), kind="messaging")
-    AgentProfile.objects.filter(user=bob).update(presence=f.Presence.objects.get(base="offline"))
+    AgentProfile.objects.filter(user=bob).update(presence=f.presence_builtin("offline"))
     item = enqueue(channel=ChannelKind.SMS, address="+12024189001")
     services.offer_accept(workitem=item, agent=alice)
     services.conversation_park(conversation=item.conversation, actor=alice)

@@ -12,6 +12,7 @@ from crm.models import Conversation
 from routing import exceptions, selectors, services
 from routing.choices import BasePresence, QueueKind, WorkItemStatus, WrapUpMode
 from routing.models import AgentProfile, OperatingHours, Presence
+from routing.services.presence import presence_builtin
 from routing.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +171,7 @@ def test_consult_uses_no_capacity(published):
 def test_release_puts_the_item_back_and_reroutes():
     alice = f.agent("alice")
     item = assigned_item(alice)
-    AgentProfile.objects.filter(user=alice).update(presence=Presence.objects.get(base="away"))
+    AgentProfile.objects.filter(user=alice).update(presence=presence_builtin("away"))
     services.workitem_release(workitem=item, actor=alice, reason="Need to step away")
     item.refresh_from_db()
     conversation = Conversation.objects.get(pk=item.conversation_id)
