@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
@@ -363,12 +363,12 @@ def _assign_batch(items: list[WorkItem], ctx: _Context) -> list[Decision]:
         return []
     for profile in touched.values():
         presence_follow_load(profile)
-    AgentProfile.objects.bulk_update(
-        list(touched.values()),
+    _bulk_set(
+        AgentProfile, list(touched.values()),
         ["used_units", "forced_units", "active_items", "last_assigned_at", "presence", "presence_changed_at"],
     )
-    WorkItem.objects.bulk_update(
-        changed_items,
+    _bulk_set(
+        WorkItem, changed_items,
         ["status", "agent", "offered_at", "offer_expires_at", "assigned_at", "capacity_held", "forced_units"],
     )
     Offer.objects.bulk_create(offers)
@@ -388,6 +388,34 @@ def _assign_batch(items: list[WorkItem], ctx: _Context) -> list[Decision]:
                 groups=[events.agent_groups(item.agent_id)[0]])
     queue_stats_publish(queue_ids={i.queue_id for i in changed_items})
     return decisions
+
+
+def _bulk_set(model, objects: list, field_names: list[str]) -> None:
+    """``UPDATE ... FROM (VALUES ...)``: one statement for many rows, without the CASE-per-row
+    expression tree ``bulk_update`` builds (which costs more than the whole cycle)."""
+    if not objects:
+        return
+    fields = [model._meta.get_field(name) for name in field_names]
+    pk = model._meta.pk
+    columns = [pk.column] + [f.column for f in fields]
+    types = [pk.db_type(connection)] + [
+        f.target_field.db_type(connection) if f.is_relation else f.db_type(connection) for f in fields
+    ]
+    row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+    table = connection.ops.quote_name(model._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(c)} = v.{connection.ops.quote_name(c)}" for c in columns[1:])
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    for start in range(0, len(objects), 1000):
+        chunk = objects[start:start + 1000]
+        params = []
+        for obj in chunk:
+            params.append(obj.pk)
+            for f in fields:
+                params.append(f.get_db_prep_save(getattr(obj, f.attname), connection))
+        sql = (f"UPDATE {table} AS t SET {assignments} FROM (VALUES {', '.join([row] * len(chunk))}) "
+               f"AS v({names}) WHERE t.{connection.ops.quote_name(pk.column)} = v.{connection.ops.quote_name(pk.column)}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def queue_stats_publish(*, queue_ids: Iterable[int]) -> None:
