@@ -22,6 +22,7 @@ from routing import conditions
 from routing.choices import OverflowAction, OverflowCondition, OverflowStage, WorkItemStatus
 from routing.hours import is_open
 from routing.models import ClassificationRuleset, OverflowRule, Queue, RouteRule, WorkItem, WorkStream
+from routing.services.cache import cached
 from routing.services.effort import effort_predict
 
 TURNS = 6
@@ -54,12 +55,19 @@ class QueueChoice:
 
 def work_stream_for(conversation: Conversation) -> WorkStream | None:
     """The work stream of a conversation's channel (the oldest one when several exist)."""
-    return (
-        WorkStream.objects.select_related("fallback_queue")
-        .filter(channel_kind=conversation.channel_kind)
-        .order_by("id")
-        .first()
-    )
+
+    def load():
+        stream = (
+            WorkStream.objects.select_related("fallback_queue")
+            .filter(channel_kind=conversation.channel_kind)
+            .order_by("id")
+            .first()
+        )
+        if stream is not None:
+            stream.capacity_profile_ids = sorted(stream.capacity_profiles.values_list("pk", flat=True))
+        return stream
+
+    return cached(("stream", conversation.channel_kind), load)
 
 
 def conversation_facts(*, conversation: Conversation, context: dict | None = None, queue_id: int | None = None) -> dict:
@@ -116,10 +124,13 @@ def classify(*, stream: WorkStream, facts: dict) -> Classification:
     result = Classification()
     similar = facts.get("_similar") or _Similarity(facts.get("text", ""))
     facts["output"] = result.outputs
-    rulesets = ClassificationRuleset.objects.filter(work_stream=stream, is_active=True).prefetch_related("rules")
+    rulesets = cached(("rulesets", stream.pk), lambda: [
+        (ruleset, list(ruleset.rules.all()))
+        for ruleset in ClassificationRuleset.objects.filter(work_stream=stream, is_active=True).prefetch_related("rules")
+    ])
     try:
-        for ruleset in rulesets:
-            for rule in ruleset.rules.all():
+        for ruleset, rules in rulesets:
+            for rule in rules:
                 if conditions.matches(rule.conditions, facts, similar=similar):
                     result.outputs.update(rule.outputs)
                     for skill in rule.skills:
@@ -163,10 +174,10 @@ def queue_predicted_wait_seconds(queue: Queue) -> float:
 def overflow_pre_check(queue: Queue, *, now=None) -> tuple[OverflowRule | None, str]:
     """The pre-queue overflow rule that fires for ``queue`` now, and why; operating hours first (E.58)."""
     now = now or timezone.now()
-    rules = sorted(
+    rules = cached(("pre_queue_overflow", queue.pk), lambda: sorted(
         OverflowRule.objects.filter(queue=queue, stage=OverflowStage.PRE_QUEUE).select_related("target_queue"),
         key=lambda r: (r.condition != OverflowCondition.OUT_OF_HOURS, r.order, r.pk),
-    )
+    ))
     for rule in rules:
         if rule.condition == OverflowCondition.OUT_OF_HOURS:
             if not is_open(queue.operating_hours, now):
@@ -197,7 +208,9 @@ def route_to_queue(*, stream: WorkStream, facts: dict, key: int, classification:
             queue = Queue.objects.filter(pk=hint, kind=stream.kind, is_active=True).first()
             if queue:
                 matched.append(("classification queue output", queue))
-        for rule in RouteRule.objects.filter(work_stream=stream).select_related("queue"):
+        rules = cached(("route_rules", stream.pk),
+                       lambda: list(RouteRule.objects.filter(work_stream=stream).select_related("queue")))
+        for rule in rules:
             if not conditions.matches(rule.conditions, facts, similar=facts.get("_similar")):
                 continue
             if rule.split:

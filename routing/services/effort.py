@@ -46,7 +46,9 @@ def _features(*, channel: str, queue_id: int | None, text: str, channels: list[s
 
 def effort_predict(*, channel: str, queue_id: int | None, text: str) -> Effort:
     """Predicted handle minutes with a confidence in 0..1 (the model's R², shrunk for small samples)."""
-    model = EffortModel.objects.first()
+    from routing.services.cache import cached
+
+    model = cached("effort_model", lambda: EffortModel.objects.first())
     if model is None or model.sample_count < MIN_SAMPLES:
         return Effort(FALLBACK_MINUTES.get(channel, 10.0), FALLBACK_CONFIDENCE, "fallback")
     c = model.coefficients
@@ -93,9 +95,13 @@ def effort_model_train() -> EffortModel | None:
         warnings.simplefilter("ignore")
         fit = sm.OLS(np.array(y), np.array(X)).fit()
     r_squared = float(fit.rsquared) if math.isfinite(fit.rsquared) else 0.0
-    return EffortModel.objects.create(
+    from routing.services.cache import config_cache_clear
+
+    model = EffortModel.objects.create(
         coefficients={"params": [float(p) for p in fit.params], "channels": channels, "queues": queues,
                       "trained_on": timezone.now().isoformat()},
         sample_count=len(rows),
         r_squared=r_squared,
     )
+    config_cache_clear()
+    return model

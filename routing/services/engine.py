@@ -81,36 +81,54 @@ class Candidate:
         return (0, EPOCH, self.position) if self.mark is None else (1, self.mark, self.position)
 
 
+def memberships_of(queue_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(queue id, user id) pairs in membership order (the join row's id: time added)."""
+    return list(
+        Queue.members.through.objects.filter(queue_id__in=list(queue_ids)).order_by("id").values_list("queue_id", "user_id")
+    )
+
+
 class _Context:
     """What one cycle (or one explanation) knows: skills scales, capacity-profile usage, marks."""
 
-    def __init__(self, profiles: list[AgentProfile], queue_ids: Iterable[int]):
+    def __init__(self, profiles: list[AgentProfile], queue_ids: Iterable[int], items: list[WorkItem],
+                 memberships: list[tuple[int, int]] | None = None):
+        queue_ids = list(queue_ids)
         self.profiles = {p.user_id: p for p in profiles}
-        self.skill_scale = dict(Skill.objects.values_list("pk", "rating_max"))
+        custom = any(i.queue.assignment_method == AssignmentMethod.CUSTOM for i in items)
+        needs_skills = custom or any(i.required_skills for i in items)
+        # Only what this batch needs is read: each query is a round trip on the enqueue → offer path.
+        self.skill_scale = dict(Skill.objects.values_list("pk", "rating_max")) if needs_skills else {}
         self.skills: dict[int, dict[int, int]] = defaultdict(dict)
-        for agent_id, skill_id, rating in AgentSkill.objects.filter(agent_id__in=self.profiles).values_list(
-            "agent_id", "skill_id", "rating"
-        ):
-            self.skills[agent_id][skill_id] = rating
+        if needs_skills:
+            for agent_id, skill_id, rating in AgentSkill.objects.filter(agent_id__in=self.profiles).values_list(
+                "agent_id", "skill_id", "rating"
+            ):
+                self.skills[agent_id][skill_id] = rating
         self.marks: dict[tuple[int, int], datetime] = {
             (q, a): t for q, a, t in QueueAgentMark.objects.filter(
                 queue_id__in=list(queue_ids), agent_id__in=self.profiles
             ).values_list("queue_id", "agent_id", "last_assigned_at")
         }
         self.members: dict[int, list[int]] = defaultdict(list)
-        for queue_id, user_id in (
-            Queue.members.through.objects.filter(queue_id__in=list(queue_ids)).order_by("id").values_list("queue_id", "user_id")
-        ):
+        if memberships is None:
+            memberships = memberships_of(queue_ids)
+        for queue_id, user_id in memberships:
             self.members[queue_id].append(user_id)
         self.profile_usage: dict[tuple[int, int], list[int]] = {}
-        self.profile_limits = dict(CapacityProfile.objects.values_list("pk", "default_limit"))
-        for agent_pk, profile_id, limit, used in AgentCapacity.objects.filter(
-            agent__user_id__in=self.profiles
-        ).values_list("agent__user_id", "profile_id", "limit", "used"):
-            self.profile_usage[(agent_pk, profile_id)] = [limit if limit is not None else self.profile_limits.get(profile_id, 0), used]
+        self.profile_limits: dict[int, int] = {}
+        if any(i.capacity_profiles for i in items):
+            self.profile_limits = dict(CapacityProfile.objects.values_list("pk", "default_limit"))
+            for agent_pk, profile_id, limit, used in AgentCapacity.objects.filter(
+                agent__user_id__in=self.profiles
+            ).values_list("agent__user_id", "profile_id", "limit", "used"):
+                self.profile_usage[(agent_pk, profile_id)] = [
+                    limit if limit is not None else self.profile_limits.get(profile_id, 0), used
+                ]
         self.rules: dict[int, list[AssignmentRule]] = defaultdict(list)
-        for rule in AssignmentRule.objects.filter(queue_id__in=list(queue_ids)).order_by("order", "id"):
-            self.rules[rule.queue_id].append(rule)
+        if custom:
+            for rule in AssignmentRule.objects.filter(queue_id__in=queue_ids).order_by("order", "id"):
+                self.rules[rule.queue_id].append(rule)
 
     def profile_room(self, agent_id: int, profile_ids: list[int]) -> bool:
         for profile_id in profile_ids:
@@ -293,9 +311,8 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
         if not items:
             return []
         qids = {i.queue_id for i in items}
-        member_ids = set(
-            Queue.members.through.objects.filter(queue_id__in=qids).values_list("user_id", flat=True)
-        )
+        memberships = memberships_of(qids)
+        member_ids = {user_id for _queue_id, user_id in memberships}
         affinity_ids = {i.affinity_agent_id for i in items if i.affinity_agent_id}
         profiles = list(
             AgentProfile.objects.select_for_update(skip_locked=True, of=("self",))
@@ -305,7 +322,7 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
         )
         if not profiles:
             return []
-        ctx = _Context(profiles, qids)
+        ctx = _Context(profiles, qids, items, memberships)
         for item in items:
             if item.affinity_agent_id and item.affinity_agent_id not in ctx.members[item.queue_id]:
                 ctx.members[item.queue_id].insert(0, item.affinity_agent_id)
@@ -386,7 +403,6 @@ def _assign_batch(items: list[WorkItem], ctx: _Context) -> list[Decision]:
             conversation_assign(conversation=item.conversation, agent=touched[item.agent_id].user, queue_id=item.queue_id)
         publish(events.workitem_offered(item, auto_accept=item.status == WorkItemStatus.ASSIGNED),
                 groups=[events.agent_groups(item.agent_id)[0]])
-    queue_stats_publish(queue_ids={i.queue_id for i in changed_items})
     return decisions
 
 
@@ -418,11 +434,15 @@ def _bulk_set(model, objects: list, field_names: list[str]) -> None:
             cursor.execute(sql, params)
 
 
-def queue_stats_publish(*, queue_ids: Iterable[int]) -> None:
-    """Publish ``queue.stats`` (counts by status, longest wait) for each queue to its group and supervisors."""
+def queue_stats_publish(*, queue_ids: Iterable[int] | None = None) -> None:
+    """Publish ``queue.stats`` (counts by status, longest wait) for each queue to its group and supervisors.
+
+    The sweep does this every few seconds (E.64: counts at most 10 s old), which
+    keeps two aggregate queries and their socket sends off the assignment path.
+    """
     from routing.selectors import queue_stats
 
-    for stats in queue_stats(queue_ids=list(queue_ids)):
+    for stats in queue_stats(queue_ids=None if queue_ids is None else list(queue_ids)):
         publish(events.queue_stats(stats), groups=events.queue_groups(stats["queue_id"]))
 
 
@@ -432,7 +452,7 @@ def workitem_explain(*, workitem: WorkItem) -> dict:
     if workitem.affinity_agent_id:
         member_ids.add(workitem.affinity_agent_id)
     profiles = list(AgentProfile.objects.select_related("presence", "user").filter(user_id__in=member_ids))
-    ctx = _Context(profiles, [workitem.queue_id])
+    ctx = _Context(profiles, [workitem.queue_id], [workitem])
     if workitem.affinity_agent_id and workitem.affinity_agent_id not in ctx.members[workitem.queue_id]:
         ctx.members[workitem.queue_id].insert(0, workitem.affinity_agent_id)
     no_profile = sorted(member_ids - {p.user_id for p in profiles})

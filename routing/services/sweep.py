@@ -13,7 +13,7 @@ from crm.models import Conversation
 from routing.choices import DiagnosticStage, OverflowAction, WorkItemStatus
 from routing.models import WorkItem
 from routing.services.classification import overflow_due_in_queue
-from routing.services.engine import assignment_run
+from routing.services.engine import assignment_run, queue_stats_publish
 from routing.services.presence import capacity_release
 from routing.services.workitems import (
     _apply_overflow_action,
@@ -103,6 +103,7 @@ def routing_sweep(*, now=None) -> SweepReport:
         report.overflowed += 1
     report.auto_closed = _auto_close(now)
     report.assigned = len(assignment_run())
+    queue_stats_publish()
     return report
 
 

@@ -43,7 +43,7 @@ from routing.exceptions import (
 from routing.hours import is_open
 from routing.models import AgentProfile, Offer, OverflowRule, Participant, Queue, RoutingDiagnostic, WorkItem
 from routing.services.classification import classify, conversation_facts, route_to_queue, work_stream_for
-from routing.services.engine import assignment_run, queue_stats_publish
+from routing.services.engine import assignment_run
 from routing.services.presence import (
     agent_profile_ensure,
     capacity_release,
@@ -144,9 +144,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
             required_skills=classification.skills,
             skill_match=stream.skill_match,
             capacity_units=stream.capacity_units,
-            capacity_profiles=sorted(
-                set(stream.capacity_profiles.values_list("pk", flat=True)) | set(classification.capacity_profiles)
-            ),
+            capacity_profiles=sorted(set(stream.capacity_profile_ids) | set(classification.capacity_profiles)),
             sentiment=facts["sentiment"],
             effort_minutes=facts["effort_minutes"],
             effort_confidence=facts["effort_confidence"],
@@ -167,22 +165,34 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
         if choice.overflow is not None:
             overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)
         item.save()
-        _diagnose(item, DiagnosticStage.CLASSIFICATION,
-                  f"{len(classification.matched)} rule(s) matched" + (f"; error {classification.error}" if classification.error else ""),
-                  matched=classification.matched, outputs=classification.outputs, skills=classification.skills,
-                  sentiment=facts["sentiment"], effort_minutes=facts["effort_minutes"],
-                  effort_confidence=facts["effort_confidence"])
-        _diagnose(item, DiagnosticStage.ROUTE_TO_QUEUE,
-                  f"Queue {choice.queue.name}" + (f" by rule {choice.matched_rule}" if choice.matched_rule else " (fallback)"),
-                  **choice.trace)
+        trace = [
+            RoutingDiagnostic(
+                workitem=item, stage=DiagnosticStage.CLASSIFICATION,
+                summary=f"{len(classification.matched)} rule(s) matched"
+                + (f"; error {classification.error}" if classification.error else ""),
+                detail={"matched": classification.matched, "outputs": classification.outputs,
+                        "skills": classification.skills, "sentiment": facts["sentiment"],
+                        "effort_minutes": facts["effort_minutes"], "effort_confidence": facts["effort_confidence"]},
+            ),
+            RoutingDiagnostic(
+                workitem=item, stage=DiagnosticStage.ROUTE_TO_QUEUE,
+                summary=f"Queue {choice.queue.name}"
+                + (f" by rule {choice.matched_rule}" if choice.matched_rule else " (fallback)"),
+                detail=choice.trace,
+            ),
+        ]
         if choice.overflow is not None:
-            _diagnose(item, DiagnosticStage.OVERFLOW, f"{choice.overflow_reason}: {overflow_note}",
-                      rule=choice.overflow.pk, action=choice.overflow.action)
+            trace.append(RoutingDiagnostic(
+                workitem=item, stage=DiagnosticStage.OVERFLOW, summary=f"{choice.overflow_reason}: {overflow_note}"[:500],
+                detail={"rule": choice.overflow.pk, "action": choice.overflow.action},
+            ))
+        RoutingDiagnostic.objects.bulk_create(trace)
         if item.status == WorkItemStatus.ABANDONED:
             _end_conversation(conversation, choice.overflow.message, reason="overflow")
             return item
         crm_services.conversation_route(conversation=conversation, queue_id=item.queue_id)
-    assignment_run(queue_ids=[item.queue_id])
+        # Same transaction: one commit on the enqueue → offer path.
+        assignment_run(queue_ids=[item.queue_id])
     item.refresh_from_db()
     return item
 
@@ -243,7 +253,6 @@ def offer_accept(*, workitem: WorkItem, agent) -> WorkItem:
             item.status, item.assigned_at, item.offer_expires_at = WorkItemStatus.ASSIGNED, now, None
             item.save(update_fields=["status", "assigned_at", "offer_expires_at"])
             crm_services.conversation_assign(conversation=item.conversation, agent=agent, queue_id=item.queue_id)
-            queue_stats_publish(queue_ids=[item.queue_id])
             return item
     offer_timeout(workitem=item)
     raise OfferExpired()
@@ -328,7 +337,6 @@ def _assign_now(item: WorkItem, agent, *, allow_exceed: bool, summary: str, **de
                          offered_at=now, expires_at=now, answered_at=now)
     _diagnose(item, DiagnosticStage.ASSIGNMENT, summary, agent=agent.pk, forced_units=item.forced_units, **detail)
     crm_services.conversation_assign(conversation=item.conversation, agent=agent, queue_id=item.queue_id)
-    queue_stats_publish(queue_ids=[item.queue_id])
 
 
 def _withdraw(item: WorkItem, *, reason: str) -> None:
@@ -518,6 +526,5 @@ def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "
         item.save()
         if item.conversation.status != ConversationStatus.CLOSED:
             crm_services.conversation_close(conversation=item.conversation, actor=actor, reason=reason)
-        queue_stats_publish(queue_ids=[item.queue_id])
     _run_for_agent(agent_id)
     return item
