@@ -1,7 +1,13 @@
+import json
+
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from routing import models, services
+from routing.forms import DryRunForm
 
 
 class HolidayInline(admin.TabularInline):
@@ -73,6 +79,25 @@ class WorkStreamAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["distribution_mode"] if obj else []
 
+    def get_urls(self):
+        return [
+            path("dry-run/", self.admin_site.admin_view(self.dry_run_view), name="routing_workstream_dry_run"),
+        ] + super().get_urls()
+
+    def dry_run_view(self, request):
+        """'Test this rule': which queue and agent a sample conversation would get, and why."""
+        form = DryRunForm(request.POST or None)
+        context = {**self.admin_site.each_context(request), "form": form, "title": _("Routing dry run")}
+        if request.method == "POST" and form.is_valid():
+            result = services.routing_dry_run(
+                channel_kind=form.cleaned_data["channel_kind"], text=form.cleaned_data["text"],
+                context=form.cleaned_data["context"], contact=form.cleaned_data["contact"],
+            )
+            chosen = (result.get("assignment") or {}).get("chosen_agent")
+            context.update(result=result, route_json=json.dumps(result.get("route"), indent=2, default=str),
+                           agent=get_user_model().objects.filter(pk=chosen).first() if chosen else None)
+        return TemplateResponse(request, "routing/admin/dry_run.html", context)
+
 
 class AgentCapacityInline(admin.TabularInline):
     model = models.AgentCapacity
@@ -85,6 +110,18 @@ class AgentProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user", "presence"]
     readonly_fields = ["used_units", "forced_units", "active_items", "last_assigned_at", "last_released_at"]
     inlines = [AgentCapacityInline]
+
+    def save_model(self, request, obj, form, change):
+        # Capacity and presence carry invariants (forced units, events): they go through the services.
+        if not change:
+            return super().save_model(request, obj, form, change)
+        other = [f for f in form.changed_data if f not in ("capacity_units", "presence")]
+        if other:
+            obj.save(update_fields=other)
+        if "capacity_units" in form.changed_data:
+            services.agent_capacity_set(agent=obj.user, capacity_units=obj.capacity_units)
+        if "presence" in form.changed_data:
+            services.presence_set(agent=obj.user, presence=obj.presence, system=True)
 
 
 class ClassificationRuleInline(admin.StackedInline):

@@ -5,6 +5,7 @@ import copy
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from crm.choices import ChannelKind
 from routing import models
 
 
@@ -206,3 +207,10 @@ class QueueStatsSerializer(serializers.Serializer):
     flagged = serializers.IntegerField()
     longest_wait_seconds = serializers.IntegerField()
     staffed_agents = serializers.IntegerField()
+
+
+class DryRunInputSerializer(serializers.Serializer):
+    channel_kind = serializers.ChoiceField(choices=ChannelKind.choices)
+    text = serializers.CharField(max_length=4000)
+    contact = serializers.IntegerField(min_value=1, required=False)
+    context = serializers.DictField(required=False, default=dict)

@@ -99,6 +99,22 @@ class WorkStreamViewSet(ConfigViewSet):
     queryset = models.WorkStream.objects.prefetch_related("capacity_profiles").order_by("name")
     serializer_class = s.WorkStreamSerializer
 
+    @extend_schema(request=s.DryRunInputSerializer, responses=dict)
+    @action(detail=False, methods=["post"], url_path="dry-run", permission_classes=[HasScope])
+    def dry_run(self, request):
+        """Which queue and agent a sample conversation would get now, and why. Changes nothing."""
+        data = s.DryRunInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact = None
+        if "contact" in data.validated_data:
+            from crm.selectors import contacts_visible_to
+
+            contact = get_object_or_404(contacts_visible_to(request.user), pk=data.validated_data["contact"])
+        return Response(services.routing_dry_run(
+            channel_kind=data.validated_data["channel_kind"], text=data.validated_data["text"],
+            context=data.validated_data["context"], contact=contact,
+        ))
+
 
 class ClassificationRulesetViewSet(ConfigViewSet):
     queryset = models.ClassificationRuleset.objects.order_by("work_stream_id", "order", "id")
