@@ -18,6 +18,7 @@ A worker dying mid-cycle rolls the transaction back: nothing is half-assigned.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -331,6 +332,63 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
         return _assign_batch(items, ctx)
 
 
+class _FastLanes:
+    """The common case without a full scan: no skills, declines, affinity, profiles or custom rules.
+
+    One heap per (queue, work stream, cost) holds the reachable members ordered by
+    the method's key. Within a cycle a key only ever gets worse (less capacity
+    left, a later last assignment, more active items), so a stale top is re-keyed
+    and pushed back, and an agent without room for the cost leaves for good. The
+    result is the same agent ``choose`` would pick, found in O(log n).
+    """
+
+    def __init__(self, ctx: _Context):
+        self.ctx = ctx
+        self.heaps: dict[tuple, list] = {}
+
+    @staticmethod
+    def applies(item: WorkItem, method: str) -> bool:
+        return (
+            method in METHOD_ORDER and not item.required_skills and not item.declines
+            and not item.affinity_agent_id and not item.capacity_profiles
+        )
+
+    def _key(self, method: str, profile: AgentProfile, queue_id: int, position: int) -> tuple:
+        mark = self.ctx.marks.get((queue_id, profile.user_id))
+        rr = (0, EPOCH, position) if mark is None else (1, mark, position)
+        if method == AssignmentMethod.HIGHEST_CAPACITY:
+            return (profile.used_units - profile.capacity_units, rr)
+        if method == AssignmentMethod.LEAST_ACTIVE:
+            return (profile.active_items, profile.last_released_at or EPOCH, rr)
+        return rr
+
+    def choose(self, item: WorkItem, method: str) -> tuple[AgentProfile | None, dict]:
+        lane = (item.queue_id, item.work_stream_id, item.capacity_units)
+        heap = self.heaps.get(lane)
+        allowed = set(item.work_stream.effective_presences())
+        if heap is None:
+            heap = []
+            for position, agent_id in enumerate(self.ctx.members.get(item.queue_id, [])):
+                profile = self.ctx.profiles.get(agent_id)
+                if profile is not None and profile.presence.base in allowed:
+                    heap.append((self._key(method, profile, item.queue_id, position), position, agent_id))
+            heapq.heapify(heap)
+            self.heaps[lane] = heap
+        trace = {"method": method, "chosen_by": METHOD_ORDER[method], "eligible": len(heap), "rejected": []}
+        while heap:
+            key, position, agent_id = heap[0]
+            profile = self.ctx.profiles[agent_id]
+            if profile.capacity_units - profile.used_units < item.capacity_units:
+                heapq.heappop(heap)
+                continue
+            fresh = self._key(method, profile, item.queue_id, position)
+            if fresh != key:
+                heapq.heapreplace(heap, (fresh, position, agent_id))
+                continue
+            return profile, trace
+        return None, trace
+
+
 def _assign_batch(items: list[WorkItem], ctx: _Context) -> list[Decision]:
     from crm.services import conversation_assign
 
@@ -340,13 +398,17 @@ def _assign_batch(items: list[WorkItem], ctx: _Context) -> list[Decision]:
     offers, diagnostics, marks = [], [], {}
     changed_items = []
     profile_takes: list[tuple[int, WorkItem]] = []
+    fast = _FastLanes(ctx)
     for item in items:
         method = item.queue.assignment_method
-        cand, trace = choose(item, ctx, method=method)
-        if cand is None:
+        if fast.applies(item, method):
+            profile, trace = fast.choose(item, method)
+        else:
+            cand, trace = choose(item, ctx, method=method)
+            profile = cand.profile if cand is not None else None
+        if profile is None:
             continue
-        profile = cand.profile
-        allow_exceed = cand.agent_id == item.affinity_agent_id
+        allow_exceed = profile.user_id == item.affinity_agent_id
         if not allow_exceed and profile.used_units + item.capacity_units > profile.capacity_units:
             continue
         item.agent_id = profile.user_id
