@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from crm.choices import ChannelKind, ConversationStatus
 from crm.models import Conversation
-from routing.choices import DiagnosticStage, OverflowAction, WorkItemStatus
-from routing.models import WorkItem
+from routing.choices import BasePresence, DiagnosticStage, OverflowAction, WorkItemStatus
+from routing.models import AgentProfile, WorkItem
 from routing.services.classification import overflow_due_in_queue
 from routing.services.engine import assignment_run, queue_stats_publish
-from routing.services.presence import capacity_release
+from routing.services.presence import capacity_release, presence_set
 from routing.services.workitems import (
     _apply_overflow_action,
     _diagnose,
@@ -37,6 +37,7 @@ AUTO_CLOSE_MINUTES = {
     ("async", ConversationStatus.WRAP_UP): 24 * 60,
 }
 VOICE_ACTIVE_TO_WRAP_UP_MINUTES = 120
+HEARTBEAT_TIMEOUT_SECONDS = 60
 
 
 @dataclass
@@ -46,6 +47,7 @@ class SweepReport:
     reconciled: int = 0
     overflowed: int = 0
     auto_closed: int = 0
+    went_offline: int = 0
     assigned: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -102,9 +104,22 @@ def routing_sweep(*, now=None) -> SweepReport:
                 conversation_route(conversation=locked.conversation, queue_id=locked.queue_id)
         report.overflowed += 1
     report.auto_closed = _auto_close(now)
+    report.went_offline = _heartbeats_missed(now)
     report.assigned = len(assignment_run())
     queue_stats_publish()
     return report
+
+
+def _heartbeats_missed(now) -> int:
+    """D.53 (beyond): an agent whose client stopped sending heartbeats is set Offline."""
+    stale = AgentProfile.objects.select_related("user").filter(
+        heartbeat_at__lt=now - timedelta(seconds=HEARTBEAT_TIMEOUT_SECONDS)
+    ).exclude(presence__base=BasePresence.OFFLINE)
+    count = 0
+    for profile in stale[:BATCH]:
+        presence_set(agent=profile.user, presence=BasePresence.OFFLINE, system=True)
+        count += 1
+    return count
 
 
 def _auto_close(now) -> int:

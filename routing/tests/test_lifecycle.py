@@ -226,3 +226,12 @@ def test_queue_stats_counts_and_longest_wait():
         services.conversation_enqueue(conversation=f.inbound("hi"))
     stats = selectors.queue_stats(queue_ids=[queue.pk])[0]
     assert stats["queued"] == 2 and stats["offered"] == 1 and stats["staffed_agents"] == 1
+
+
+def test_missing_heartbeat_sets_the_agent_offline(published):
+    alice = f.agent("alice")
+    services.presence_heartbeat(agent=alice)
+    services.routing_sweep(now=timezone.now() + timedelta(seconds=30))
+    assert f.profile_of(alice).presence.base == BasePresence.AVAILABLE
+    report = services.routing_sweep(now=timezone.now() + timedelta(seconds=61))
+    assert report.went_offline == 1 and f.profile_of(alice).presence.base == BasePresence.OFFLINE
