@@ -84,3 +84,19 @@ def discussion_posted(post, *, case: Case) -> Event:
 
 def discussion_groups(discussion) -> list[str]:
     return [groups.agent(user_id) for user_id in discussion.participants.values_list("pk", flat=True)]
+
+
+CONVERSATION_ASSIGNED = "conversation.assigned"
+
+
+def conversation_assigned(conversation: Conversation, *, previous_agent_id: int | None) -> Event:
+    return Event(
+        type=CONVERSATION_ASSIGNED,
+        data={
+            "conversation_id": conversation.pk,
+            "agent_id": conversation.assigned_agent_id,
+            "previous_agent_id": previous_agent_id,
+            "queue_id": conversation.queue_id,
+            "status": conversation.status,
+        },
+    )

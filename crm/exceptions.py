@@ -44,3 +44,8 @@ class CaseMergeInvalid(DomainError):
 class CaseNotOnHold(DomainError):
     code = "case_not_on_hold"
     default_message = _("The case is not on hold.")
+
+
+class InvalidConversationTransition(DomainError):
+    code = "invalid_transition"
+    default_message = _("The conversation cannot move to that status from its current one.")

@@ -1,11 +1,11 @@
 """CRM reads, each restricted to what the acting user may see.
 
-Agents see the conversations assigned to them (queue visibility joins when
-routing lands); supervisors and administrators see everything. Cases follow
-their conversations: an agent sees cases they own, that are linked to their
-conversations, that sit in one of their queues, or whose discussion (swarm)
-they were invited into. Contacts and accounts are the shared customer directory every
-staff member may read.
+Agents see the conversations assigned to them and those waiting (open) in
+the queues they are members of; supervisors and administrators see everything.
+Cases follow their conversations: an agent sees cases they own, that are linked
+to their conversations, that sit in one of their queues, or whose discussion
+(swarm) they were invited into. Contacts and accounts are the shared customer
+directory every staff member may read.
 """
 
 from __future__ import annotations
@@ -43,7 +43,14 @@ def conversations_visible_to(user) -> QuerySet[Conversation]:
         return qs
     if not is_staff_member(user):
         return qs.none()
-    return qs.filter(assigned_agent=user)
+    return qs.filter(_agent_conversations(user))
+
+
+def _agent_conversations(user, prefix: str = "") -> Q:
+    """Assigned to the agent, or waiting in one of the agent's queues (a subquery, no join fan-out)."""
+    return Q(**{f"{prefix}assigned_agent": user}) | Q(
+        **{f"{prefix}status": ConversationStatus.OPEN, f"{prefix}queue__in": user.queues.values("pk")}
+    )
 
 
 def conversation_get(*, user, conversation_id: int) -> Conversation | None:
@@ -56,7 +63,7 @@ def messages_visible_to(user) -> QuerySet[Message]:
         return qs
     if not is_staff_member(user):
         return qs.none()
-    return qs.filter(conversation__assigned_agent=user)
+    return qs.filter(_agent_conversations(user, "conversation__"))
 
 
 def message_get(*, user, message_id: int) -> Message | None:

@@ -47,6 +47,7 @@ from crm.exceptions import (
     ConversationClosed,
     ConversationNotLive,
     DispositionRequired,
+    InvalidConversationTransition,
     TooManyDispositions,
 )
 from crm.models import (
@@ -907,3 +908,93 @@ def saved_view_save(*, owner, name: str, filters: dict[str, Any]) -> SavedView:
     """Create or replace the user's named case-list filter. Side effects: SavedView row."""
     view, _created = SavedView.objects.update_or_create(owner=owner, name=name[:60], defaults={"filters": filters})
     return view
+
+
+# --- Routing's hand-offs: queue, assign, status transitions (routing decides, crm records) ---
+def _conversation_locked(conversation: Conversation) -> Conversation:
+    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    if conversation.status == ConversationStatus.CLOSED:
+        raise ConversationClosed()
+    return conversation
+
+
+def conversation_route(*, conversation: Conversation, queue_id: int | None) -> Conversation:
+    """Put a conversation in a queue to wait for an agent: status open, no agent.
+
+    Routing calls this when it queues, re-queues (release, transfer, customer
+    returning) a conversation. Stamps ``first_queued_at`` once.
+    Side effects: Conversation queue/status/assigned_agent; after commit
+    ``conversation.status_changed`` when the status changed (sent also to the
+    previous agent, who loses the conversation). Raises ConversationClosed.
+    """
+    with transaction.atomic():
+        conversation = _conversation_locked(conversation)
+        previous, previous_agent_id = conversation.status, conversation.assigned_agent_id
+        conversation.queue_id = queue_id
+        conversation.status = ConversationStatus.OPEN
+        conversation.assigned_agent = None
+        conversation.first_queued_at = conversation.first_queued_at or timezone.now()
+        conversation.save(update_fields=["queue", "status", "assigned_agent", "first_queued_at"])
+        if previous != conversation.status or previous_agent_id:
+            targets = events.conversation_groups(conversation)
+            if previous_agent_id:
+                targets.append(groups.agent(previous_agent_id))
+            publish(events.conversation_status_changed(conversation, previous=previous), groups=targets)
+    return conversation
+
+
+def conversation_assign(*, conversation: Conversation, agent, queue_id: int | None = None) -> Conversation:
+    """Give a conversation to an agent: status active, ``assigned_at`` now.
+
+    Routing decides who (offer accepted, pick, transfer, force-assign) and
+    calls this; ``queue_id`` (when given) records the queue it came from.
+    Side effects: Conversation assigned_agent/status/assigned_at/queue; after
+    commit ``conversation.assigned`` to the conversation's groups and the
+    previous agent. Raises ConversationClosed.
+    """
+    with transaction.atomic():
+        conversation = _conversation_locked(conversation)
+        previous_agent_id = conversation.assigned_agent_id
+        conversation.assigned_agent = agent
+        conversation.status = ConversationStatus.ACTIVE
+        conversation.assigned_at = timezone.now()
+        if queue_id is not None:
+            conversation.queue_id = queue_id
+        conversation.first_queued_at = conversation.first_queued_at or conversation.assigned_at
+        conversation.save(update_fields=["assigned_agent", "status", "assigned_at", "queue", "first_queued_at"])
+        targets = events.conversation_groups(conversation)
+        if previous_agent_id and previous_agent_id != agent.pk:
+            targets.append(groups.agent(previous_agent_id))
+        publish(events.conversation_assigned(conversation, previous_agent_id=previous_agent_id), groups=targets)
+    return conversation
+
+
+#: E.65: the transitions ``conversation_status_set`` allows (closing goes through ``conversation_close``).
+CONVERSATION_TRANSITIONS = {
+    ConversationStatus.OPEN: {ConversationStatus.ACTIVE},
+    ConversationStatus.ACTIVE: {ConversationStatus.WRAP_UP, ConversationStatus.OPEN, ConversationStatus.WAITING},
+    ConversationStatus.WAITING: {ConversationStatus.ACTIVE, ConversationStatus.OPEN},
+    ConversationStatus.WRAP_UP: set(),
+}
+
+
+def conversation_status_set(*, conversation: Conversation, status: str) -> Conversation:
+    """Move a live conversation to ``status`` along the allowed transitions (active → wrap-up, waiting, ...).
+
+    Side effects: Conversation status; after commit ``conversation.status_changed``.
+    Raises ConversationClosed, InvalidConversationTransition.
+    """
+    with transaction.atomic():
+        conversation = _conversation_locked(conversation)
+        previous = conversation.status
+        if previous == status:
+            return conversation
+        if status not in CONVERSATION_TRANSITIONS.get(previous, set()):
+            raise InvalidConversationTransition()
+        conversation.status = status
+        conversation.save(update_fields=["status"])
+        publish(
+            events.conversation_status_changed(conversation, previous=previous),
+            groups=events.conversation_groups(conversation),
+        )
+    return conversation

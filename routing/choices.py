@@ -6,3 +6,104 @@ class QueueKind(models.TextChoices):
     MESSAGING = "messaging", _("Messaging")
     VOICE = "voice", _("Voice")
     RECORD = "record", _("Record")
+
+
+class DistributionMode(models.TextChoices):
+    PUSH = "push", _("Push")
+    PICK = "pick", _("Pick")
+
+
+class SkillMatch(models.TextChoices):
+    EXACT = "exact", _("Exact match")
+    CLOSEST = "closest", _("Closest match")
+    NONE = "none", _("No skill matching")
+
+
+class WrapUpMode(models.TextChoices):
+    ALWAYS = "always", _("Block capacity until closed")
+    NEVER = "never", _("Release capacity at wrap-up")
+    CUSTOM = "custom", _("Block for a set time")
+
+
+class BasePresence(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    BUSY = "busy", _("Busy")
+    DND = "dnd", _("Do not disturb")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
+    INACTIVE = "inactive", _("Inactive")
+
+
+class AssignmentMethod(models.TextChoices):
+    HIGHEST_CAPACITY = "highest_capacity", _("Highest capacity")
+    ROUND_ROBIN = "round_robin", _("Advanced round robin")
+    LEAST_ACTIVE = "least_active", _("Least active")
+    CUSTOM = "custom", _("Custom rules")
+
+
+class OrderBy(models.TextChoices):
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    REMAINING_CAPACITY = "remaining_capacity", _("Remaining capacity")
+    NEAREST_PROFICIENCY = "nearest_proficiency", _("Nearest proficiency")
+    MOST_PROFICIENT = "most_proficient", _("Most proficient")
+    SKILL_COUNT = "skill_count", _("Skill count")
+    LEAST_ACTIVE = "least_active", _("Least active")
+
+
+class CapacityReset(models.TextChoices):
+    IMMEDIATE = "immediate", _("Immediately")
+    END_OF_DAY = "end_of_day", _("End of day")
+
+
+class WorkItemStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    OFFERED = "offered", _("Offered")
+    ASSIGNED = "assigned", _("Assigned")
+    COMPLETED = "completed", _("Completed")
+    ABANDONED = "abandoned", _("Abandoned")
+
+    @classmethod
+    def open(cls) -> frozenset[str]:
+        return frozenset({cls.QUEUED, cls.OFFERED, cls.ASSIGNED})
+
+
+class OfferOutcome(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    TIMED_OUT = "timed_out", _("Timed out")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class OverflowStage(models.TextChoices):
+    PRE_QUEUE = "pre_queue", _("Before queueing")
+    IN_QUEUE = "in_queue", _("While queued")
+
+
+class OverflowCondition(models.TextChoices):
+    OUT_OF_HOURS = "out_of_hours", _("Out of operating hours")
+    ITEM_LIMIT = "item_limit", _("Work-item limit exceeded")
+    PREDICTED_WAIT = "predicted_wait", _("Predicted wait above (seconds)")
+    WAIT_EXCEEDS = "wait_exceeds", _("Waiting longer than (seconds)")
+
+
+class OverflowAction(models.TextChoices):
+    ASSIGN_ANYWAY = "assign_anyway", _("Assign anyway")
+    TRANSFER_QUEUE = "transfer_queue", _("Transfer to queue")
+    END = "end", _("End with a message")
+    VOICEMAIL = "voicemail", _("Voicemail")
+    CALLBACK = "callback", _("Direct callback")
+
+
+class DiagnosticStage(models.TextChoices):
+    CLASSIFICATION = "classification", _("Classification")
+    ROUTE_TO_QUEUE = "route_to_queue", _("Route to queue")
+    OVERFLOW = "overflow", _("Overflow")
+    ASSIGNMENT = "assignment", _("Assignment")
+    OFFER = "offer", _("Offer")
+    TRANSFER = "transfer", _("Transfer")
+
+
+class ParticipantRole(models.TextChoices):
+    PRIMARY = "primary", _("Primary")
+    CONSULT = "consult", _("Consult")

@@ -1,15 +1,93 @@
+from __future__ import annotations
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from routing.choices import QueueKind
+from crm.choices import ChannelKind
+from routing import conditions as rule_conditions
+from routing.choices import (
+    AssignmentMethod,
+    BasePresence,
+    CapacityReset,
+    DiagnosticStage,
+    DistributionMode,
+    OfferOutcome,
+    OrderBy,
+    OverflowAction,
+    OverflowCondition,
+    OverflowStage,
+    ParticipantRole,
+    QueueKind,
+    SkillMatch,
+    WorkItemStatus,
+    WrapUpMode,
+)
+
+#: E.61: allowed "waiting longer than" ranges per queue kind, in seconds.
+IN_QUEUE_WAIT_RANGE = {
+    QueueKind.VOICE: (60, 60 * 60),
+    QueueKind.MESSAGING: (60, 2 * 24 * 3600),
+    QueueKind.RECORD: (180, 2 * 24 * 3600),
+}
+#: E.57: pre-queue actions allowed per queue kind.
+PRE_QUEUE_ACTIONS = {
+    QueueKind.VOICE: {OverflowAction.ASSIGN_ANYWAY, OverflowAction.CALLBACK, OverflowAction.END,
+                      OverflowAction.TRANSFER_QUEUE, OverflowAction.VOICEMAIL},
+    QueueKind.MESSAGING: {OverflowAction.END, OverflowAction.TRANSFER_QUEUE, OverflowAction.ASSIGN_ANYWAY},
+    QueueKind.RECORD: {OverflowAction.ASSIGN_ANYWAY, OverflowAction.TRANSFER_QUEUE},
+}
+MAX_RULESETS_PER_STREAM = 10
+MAX_RULES_PER_RULESET = 100
+
+
+class OperatingHours(models.Model):
+    """A weekly calendar in its own time zone, with holiday closures; a queue without one is open 24×7.
+
+    ``weekly`` maps ``mon``..``sun`` to a list of ``["HH:MM", "HH:MM"]`` open intervals
+    (``["00:00", "24:00"]`` for an all-day opening).
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    weekly = models.JSONField(_("weekly hours"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = _("operating hours")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from routing.hours import validate_timezone, validate_weekly
+
+        validate_timezone(self.timezone)
+        validate_weekly(self.weekly)
+
+
+class Holiday(models.Model):
+    """A day (in the calendar's time zone) on which the operating hours are closed all day."""
+
+    hours = models.ForeignKey(OperatingHours, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["hours", "date"], name="routing_holiday_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
 
 
 class Queue(models.Model):
     """A queue of work waiting for agents; its members are the agents who may take it.
 
-    The routing issue grows this into the full model (assignment method,
-    operating hours, overflow); conversations and cases already point here.
+    Members are served in membership order (the join row's id) by round robin.
     """
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -18,6 +96,17 @@ class Queue(models.Model):
         _("priority"), default=10, help_text=_("A smaller number is served first.")
     )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="queues")
+    assignment_method = models.CharField(
+        _("assignment method"), max_length=24, choices=AssignmentMethod.choices,
+        default=AssignmentMethod.HIGHEST_CAPACITY,
+    )
+    operating_hours = models.ForeignKey(
+        OperatingHours, on_delete=models.SET_NULL, null=True, blank=True, related_name="queues",
+        help_text=_("None means open 24×7."),
+    )
+    service_level_seconds = models.PositiveIntegerField(_("service-level threshold (s)"), default=60)
+    short_abandon_seconds = models.PositiveIntegerField(_("short-abandon threshold (s)"), default=10)
+    is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -25,3 +114,500 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Skill(models.Model):
+    """A skill of a skill type, rated on its own scale 1..``rating_max`` (normalised to 0–1 to compare)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    skill_type = models.CharField(_("skill type"), max_length=50, default="general")
+    rating_max = models.PositiveSmallIntegerField(
+        _("highest rating"), default=10, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+
+    class Meta:
+        ordering = ["skill_type", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentSkill(models.Model):
+    """An agent's proficiency in one skill."""
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="routing_skills")
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="agent_skills")
+    rating = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1)])
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agent", "skill"], name="routing_agentskill_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.agent} · {self.skill} {self.rating}"
+
+    def clean(self) -> None:
+        if self.skill_id and self.rating and self.rating > self.skill.rating_max:
+            raise ValidationError({"rating": _("Ratings of this skill go up to %(max)s.") % {"max": self.skill.rating_max}})
+
+
+class Presence(models.Model):
+    """A presence an agent can show; custom presences map to exactly one base presence.
+
+    Built-in presences cannot be deleted; Inactive is set by the system only.
+    """
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    base = models.CharField(_("base presence"), max_length=16, choices=BasePresence.choices)
+    is_builtin = models.BooleanField(_("built in"), default=False, editable=False)
+    selectable = models.BooleanField(_("agents may choose it"), default=True)
+
+    class Meta:
+        ordering = ["base", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.base == BasePresence.INACTIVE and self.selectable:
+            raise ValidationError({"selectable": _("Inactive is set by the system only.")})
+
+
+class CapacityProfile(models.Model):
+    """A work-item limit counted separately from units, reset immediately or at the end of the day."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    default_limit = models.PositiveIntegerField(_("default limit"), default=1)
+    reset = models.CharField(_("reset"), max_length=16, choices=CapacityReset.choices, default=CapacityReset.IMMEDIATE)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkStream(models.Model):
+    """How a channel's work is distributed: mode, presences, skills, capacity, wrap-up, affinity, fallback."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    channel_kind = models.CharField(_("channel"), max_length=16, choices=ChannelKind.choices)
+    kind = models.CharField(_("type"), max_length=16, choices=QueueKind.choices, default=QueueKind.MESSAGING)
+    distribution_mode = models.CharField(
+        _("distribution mode"), max_length=8, choices=DistributionMode.choices, default=DistributionMode.PUSH,
+        help_text=_("Cannot be changed after creation."),
+    )
+    allowed_presences = models.JSONField(
+        _("allowed presences"), default=list, blank=True,
+        help_text=_("Base presences that receive push offers; empty means Available and Busy."),
+    )
+    skill_match = models.CharField(_("skill matching"), max_length=8, choices=SkillMatch.choices, default=SkillMatch.EXACT)
+    capacity_units = models.PositiveIntegerField(_("capacity cost (units)"), default=1)
+    capacity_profiles = models.ManyToManyField(CapacityProfile, blank=True, related_name="work_streams")
+    wrap_up_mode = models.CharField(_("wrap-up capacity"), max_length=8, choices=WrapUpMode.choices, default=WrapUpMode.ALWAYS)
+    wrap_up_seconds = models.PositiveIntegerField(
+        _("wrap-up block (s)"), default=0, help_text=_("For a custom block: 30 s to 60 min.")
+    )
+    keep_same_agent = models.BooleanField(_("keep same agent"), default=True)
+    preferred_agents_first = models.BooleanField(_("offer to preferred agents first"), default=False)
+    auto_accept = models.BooleanField(_("auto-accept offers"), default=False)
+    offer_timeout_seconds = models.PositiveIntegerField(_("offer timeout (s)"), default=120)
+    decline_limit = models.PositiveSmallIntegerField(
+        _("decline limit"), default=3, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("After this many declines the item leaves auto-assignment and is flagged."),
+    )
+    max_offers_per_agent = models.PositiveSmallIntegerField(
+        _("offers per agent"), default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    missed_offer_sets_inactive = models.BooleanField(_("missed offer sets Inactive"), default=False)
+    waiting_timeout_minutes = models.PositiveIntegerField(_("waiting auto-close (min)"), default=60 * 24)
+    fallback_queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="fallback_for")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def effective_presences(self) -> list[str]:
+        return list(self.allowed_presences or [BasePresence.AVAILABLE, BasePresence.BUSY])
+
+    def clean(self) -> None:
+        errors = {}
+        if self.kind == QueueKind.VOICE and self.distribution_mode != DistributionMode.PUSH:
+            errors["distribution_mode"] = _("Voice work streams only accept push.")
+        if self.pk:
+            before = WorkStream.objects.filter(pk=self.pk).values_list("distribution_mode", flat=True).first()
+            if before and before != self.distribution_mode:
+                errors["distribution_mode"] = _("The distribution mode cannot be changed after creation.")
+        bad = [p for p in self.allowed_presences or [] if p not in BasePresence.values or p == BasePresence.INACTIVE]
+        if bad:
+            errors["allowed_presences"] = _("Unknown presences: %(p)s") % {"p": ", ".join(map(str, bad))}
+        if self.missed_offer_sets_inactive and BasePresence.AWAY in (self.allowed_presences or []):
+            errors["missed_offer_sets_inactive"] = _("Not allowed while Away is an allowed presence.")
+        if self.wrap_up_mode == WrapUpMode.CUSTOM and not 30 <= self.wrap_up_seconds <= 3600:
+            errors["wrap_up_seconds"] = _("A custom wrap-up block lasts 30 s to 60 min.")
+        if self.fallback_queue_id and self.fallback_queue.kind != self.kind:
+            errors["fallback_queue"] = _("The queue type must match the work stream type.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class AgentProfile(models.Model):
+    """An agent's presence and capacity. The database refuses used capacity above capacity,
+    except for units recorded as forced (supervisor force-assign, manual pick)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="routing_profile")
+    presence = models.ForeignKey(Presence, on_delete=models.PROTECT, related_name="+")
+    presence_manual = models.BooleanField(
+        _("presence set by hand"), default=False, help_text=_("Off: presence follows the load.")
+    )
+    default_presence = models.ForeignKey(Presence, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    capacity_units = models.PositiveIntegerField(_("capacity (units)"), default=3)
+    used_units = models.IntegerField(_("used units"), default=0)
+    forced_units = models.IntegerField(_("units forced above capacity"), default=0)
+    active_items = models.PositiveIntegerField(_("active items"), default=0)
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+    last_released_at = models.DateTimeField(null=True, blank=True)
+    presence_changed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_units__lte=F("capacity_units") + F("forced_units")),
+                name="routing_agent_capacity_not_exceeded",
+            ),
+            models.CheckConstraint(condition=Q(used_units__gte=0), name="routing_agent_used_not_negative"),
+            models.CheckConstraint(condition=Q(forced_units__gte=0), name="routing_agent_forced_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def remaining_units(self) -> int:
+        return self.capacity_units - self.used_units
+
+
+class AgentCapacity(models.Model):
+    """An agent's usage of one capacity profile; ``limit`` overrides the profile's default for new work."""
+
+    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="profile_capacities")
+    profile = models.ForeignKey(CapacityProfile, on_delete=models.CASCADE, related_name="agent_capacities")
+    limit = models.PositiveIntegerField(_("limit"), null=True, blank=True)
+    used = models.IntegerField(_("used"), default=0)
+    forced = models.IntegerField(_("forced above limit"), default=0)
+
+    class Meta:
+        verbose_name_plural = _("agent capacities")
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "profile"], name="routing_agentcapacity_unique"),
+            models.CheckConstraint(condition=Q(used__gte=0), name="routing_agentcapacity_used_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} · {self.profile}"
+
+
+class QueueAgentMark(models.Model):
+    """When an agent last got work from a queue: the per-queue round-robin order (B.21)."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_assigned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "agent"], name="routing_queueagentmark_unique")]
+
+
+class ClassificationRuleset(models.Model):
+    """An ordered ruleset of a work stream; its first matching rule applies its outputs."""
+
+    work_stream = models.ForeignKey(WorkStream, on_delete=models.CASCADE, related_name="rulesets")
+    name = models.CharField(_("name"), max_length=100)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["work_stream", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.work_stream_id and not self.pk:
+            if ClassificationRuleset.objects.filter(work_stream_id=self.work_stream_id).count() >= MAX_RULESETS_PER_STREAM:
+                raise ValidationError(_("A work stream has at most %(n)s rulesets.") % {"n": MAX_RULESETS_PER_STREAM})
+
+
+class ClassificationRule(models.Model):
+    """When all ``conditions`` hold: set ``outputs`` (≤ 5 attributes), add skills and a capacity profile.
+
+    ``outputs`` keys: ``queue`` (queue id hint), ``priority`` (int, smaller first)
+    or any custom attribute later rules can read as ``output.<key>``.
+    ``skills``: ``[{"skill": <id>, "rating": <n>}]``.
+    """
+
+    ruleset = models.ForeignKey(ClassificationRuleset, on_delete=models.CASCADE, related_name="rules")
+    name = models.CharField(_("name"), max_length=100)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    conditions = models.JSONField(_("conditions"), default=list, blank=True, validators=[rule_conditions.validate_conditions])
+    outputs = models.JSONField(_("outputs"), default=dict, blank=True)
+    skills = models.JSONField(_("skills to add"), default=list, blank=True, validators=[rule_conditions.validate_skill_list])
+    capacity_profile = models.ForeignKey(CapacityProfile, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["ruleset", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.outputs, dict) or len(self.outputs) > 5:
+            raise ValidationError({"outputs": _("Outputs are an object of at most 5 attributes.")})
+        if "priority" in self.outputs and not isinstance(self.outputs["priority"], int):
+            raise ValidationError({"outputs": _("The priority output is an integer.")})
+        if "queue" in self.outputs and not Queue.objects.filter(pk=self.outputs["queue"]).exists():
+            raise ValidationError({"outputs": _("The queue output names no queue.")})
+        if self.ruleset_id and not self.pk:
+            if ClassificationRule.objects.filter(ruleset_id=self.ruleset_id).count() >= MAX_RULES_PER_RULESET:
+                raise ValidationError(_("A ruleset has at most %(n)s rules.") % {"n": MAX_RULES_PER_RULESET})
+
+
+class RouteRule(models.Model):
+    """A route-to-queue rule of a work stream: the first matching rule whose queue isn't overflowing wins.
+
+    ``split`` (optional) sends the item to one of 1–5 queues by percentage:
+    ``[{"queue": <id>, "percent": 60}, ...]`` summing to 100; otherwise ``queue``.
+    """
+
+    work_stream = models.ForeignKey(WorkStream, on_delete=models.CASCADE, related_name="route_rules")
+    name = models.CharField(_("name"), max_length=100)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    conditions = models.JSONField(_("conditions"), default=list, blank=True, validators=[rule_conditions.validate_conditions])
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    split = models.JSONField(_("percentage split"), default=list, blank=True, validators=[rule_conditions.validate_split])
+
+    class Meta:
+        ordering = ["work_stream", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if bool(self.queue_id) == bool(self.split):
+            raise ValidationError(_("Give either a queue or a percentage split."))
+        queue_ids = [self.queue_id] if self.queue_id else [part["queue"] for part in self.split]
+        queues = list(Queue.objects.filter(pk__in=queue_ids))
+        if len(queues) != len(set(queue_ids)):
+            raise ValidationError({"split": _("A split names an unknown queue.")})
+        if self.work_stream_id and any(q.kind != self.work_stream.kind for q in queues):
+            raise ValidationError(_("The queue type must match the work stream type."))
+
+
+class OverflowRule(models.Model):
+    """A condition → action pair of a queue, checked before queueing (once) or while queued."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="overflow_rules")
+    stage = models.CharField(_("stage"), max_length=16, choices=OverflowStage.choices, default=OverflowStage.PRE_QUEUE)
+    condition = models.CharField(_("condition"), max_length=16, choices=OverflowCondition.choices)
+    threshold = models.PositiveIntegerField(_("threshold"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=OverflowAction.choices)
+    target_queue = models.ForeignKey(Queue, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    message = models.CharField(_("message to the customer"), max_length=500, blank=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["queue", "stage", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.queue}: {self.get_condition_display()} → {self.get_action_display()}"
+
+    def clean(self) -> None:
+        errors = {}
+        kind = self.queue.kind if self.queue_id else QueueKind.MESSAGING
+        if self.stage == OverflowStage.PRE_QUEUE:
+            if self.condition == OverflowCondition.WAIT_EXCEEDS:
+                errors["condition"] = _("Waiting time is an in-queue condition.")
+            if self.action not in PRE_QUEUE_ACTIONS[kind]:
+                errors["action"] = _("This action is not available for this queue type.")
+            if self.condition == OverflowCondition.ITEM_LIMIT and not (self.threshold and 1 <= self.threshold <= 100):
+                errors["threshold"] = _("The work-item limit is 1 to 100.")
+            if self.condition == OverflowCondition.PREDICTED_WAIT and not (
+                self.threshold and 30 <= self.threshold <= 3600
+            ):
+                errors["threshold"] = _("The predicted wait is 30 s to 60 min.")
+        else:
+            if self.condition != OverflowCondition.WAIT_EXCEEDS:
+                errors["condition"] = _("In-queue overflow checks the waiting time.")
+            low, high = IN_QUEUE_WAIT_RANGE[kind]
+            if not (self.threshold and low <= self.threshold <= high):
+                errors["threshold"] = _("Allowed: %(low)s s to %(high)s s.") % {"low": low, "high": high}
+            if self.action == OverflowAction.ASSIGN_ANYWAY:
+                errors["action"] = _("An in-queue item is already waiting for assignment.")
+        if self.action == OverflowAction.TRANSFER_QUEUE:
+            if not self.target_queue_id:
+                errors["target_queue"] = _("Choose the queue to transfer to.")
+            elif self.target_queue.kind != kind:
+                errors["target_queue"] = _("The queue type must match.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class AssignmentRule(models.Model):
+    """A custom-method rule of a queue: agents meeting ``conditions``, ordered by ``order_by``.
+
+    Conditions are over the agent: ``presence``, ``remaining_capacity``,
+    ``skills`` (op ``exact``), ``agent.<attribute>`` or ``user.<field>``.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="assignment_rules")
+    name = models.CharField(_("name"), max_length=100)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    conditions = models.JSONField(_("conditions"), default=list, blank=True, validators=[rule_conditions.validate_agent_conditions])
+    order_by = models.CharField(_("order by"), max_length=24, choices=OrderBy.choices, default=OrderBy.ROUND_ROBIN)
+
+    class Meta:
+        ordering = ["queue", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkItem(models.Model):
+    """One conversation (or case) waiting for, offered to, or handled by an agent.
+
+    At most one agent holds it (``agent``); one open work item per conversation.
+    """
+
+    conversation = models.ForeignKey("crm.Conversation", on_delete=models.CASCADE, related_name="work_items")
+    case = models.ForeignKey("crm.Case", on_delete=models.SET_NULL, null=True, blank=True, related_name="work_items")
+    work_stream = models.ForeignKey(WorkStream, on_delete=models.PROTECT, related_name="work_items")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="work_items")
+    status = models.CharField(_("status"), max_length=16, choices=WorkItemStatus.choices, default=WorkItemStatus.QUEUED)
+    priority = models.IntegerField(_("priority"), default=10, help_text=_("A smaller number is served first."))
+    required_skills = models.JSONField(_("required skills"), default=list, blank=True)
+    skill_match = models.CharField(_("skill matching"), max_length=8, choices=SkillMatch.choices, default=SkillMatch.EXACT)
+    capacity_units = models.PositiveIntegerField(_("capacity cost"), default=1)
+    capacity_profiles = models.JSONField(_("capacity profile ids"), default=list, blank=True)
+    sentiment = models.SmallIntegerField(_("sentiment"), null=True, blank=True)
+    effort_minutes = models.FloatField(_("predicted effort (min)"), null=True, blank=True)
+    effort_confidence = models.FloatField(_("effort confidence"), null=True, blank=True)
+    attributes = models.JSONField(_("customer attributes used"), default=dict, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="work_items"
+    )
+    affinity_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    auto_assign = models.BooleanField(_("auto-assignment"), default=True)
+    flagged = models.BooleanField(_("flagged to supervisors"), default=False)
+    decline_count = models.PositiveIntegerField(_("declines"), default=0)
+    declines = models.JSONField(_("declines per agent"), default=dict, blank=True)
+    capacity_held = models.BooleanField(default=False, editable=False)
+    forced_units = models.PositiveIntegerField(default=0, editable=False)
+    is_callback = models.BooleanField(_("callback"), default=False)
+    overflow_checked = models.BooleanField(default=False, editable=False)
+    outcome = models.CharField(_("outcome"), max_length=32, blank=True)
+    order_at = models.DateTimeField(_("ordering time"), help_text=_("FIFO key: last customer interaction."))
+    queued_at = models.DateTimeField(_("queued"))
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    wrap_up_release_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(status__in=[WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED]),
+                name="routing_workitem_one_open_per_conversation",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=WorkItemStatus.QUEUED) | Q(agent__isnull=False)
+                | Q(status__in=[WorkItemStatus.COMPLETED, WorkItemStatus.ABANDONED]),
+                name="routing_workitem_offered_or_assigned_has_agent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["queue", "status", "priority", "order_at"], name="routing_wi_queue_order"),
+            models.Index(fields=["status", "offer_expires_at"], name="routing_wi_offer_expiry"),
+            models.Index(fields=["agent", "status"], name="routing_wi_agent_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Work item #{self.pk} ({self.get_status_display()})"
+
+
+class Offer(models.Model):
+    """One push offer of a work item to an agent and how it ended; at most one pending per item."""
+
+    workitem = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="offers")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(_("outcome"), max_length=16, choices=OfferOutcome.choices, default=OfferOutcome.PENDING)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    offered_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["offered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workitem"], condition=Q(outcome=OfferOutcome.PENDING), name="routing_offer_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workitem_id} → {self.agent} ({self.outcome})"
+
+
+class Participant(models.Model):
+    """An agent taking part in a work item besides its holder: consults use no capacity."""
+
+    workitem = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="participants")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("role"), max_length=16, choices=ParticipantRole.choices, default=ParticipantRole.CONSULT)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    joined_at = models.DateTimeField(auto_now_add=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.agent} ({self.role})"
+
+
+class RoutingDiagnostic(models.Model):
+    """The trace of one routing decision: rules matched, queue chosen, agents eligible or not and why."""
+
+    workitem = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="diagnostics")
+    stage = models.CharField(_("stage"), max_length=16, choices=DiagnosticStage.choices)
+    summary = models.CharField(_("summary"), max_length=500)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()}: {self.summary}"
+
+
+class EffortModel(models.Model):
+    """A fitted handle-time model (linear, over channel, queue and text features); the newest is used."""
+
+    coefficients = models.JSONField(default=dict)
+    sample_count = models.PositiveIntegerField(default=0)
+    r_squared = models.FloatField(default=0.0)
+    trained_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-trained_at", "-id"]
+        get_latest_by = "trained_at"
+
+    def __str__(self) -> str:
+        return f"Effort model of {self.trained_at:%Y-%m-%d %H:%M} ({self.sample_count} samples)"

@@ -8,6 +8,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("v1/", include("crm.api.urls")),
+    path("v1/routing/", include("routing.api.urls")),
 ]
 
 # Must stay last: any /api/ path no app claimed is a JSON 404.

@@ -1,0 +1,192 @@
+import json
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from routing import models, services
+from routing.forms import DryRunForm
+
+
+class HolidayInline(admin.TabularInline):
+    model = models.Holiday
+    extra = 0
+
+
+@admin.register(models.OperatingHours)
+class OperatingHoursAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone"]
+    inlines = [HolidayInline]
+
+
+class OverflowRuleInline(admin.TabularInline):
+    model = models.OverflowRule
+    fk_name = "queue"
+    extra = 0
+
+
+class AssignmentRuleInline(admin.TabularInline):
+    model = models.AssignmentRule
+    extra = 0
+
+
+@admin.register(models.Queue)
+class QueueAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "priority", "assignment_method", "operating_hours", "is_active"]
+    list_filter = ["kind", "assignment_method", "is_active"]
+    filter_horizontal = ["members"]
+    inlines = [OverflowRuleInline, AssignmentRuleInline]
+
+
+@admin.register(models.Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "skill_type", "rating_max"]
+    list_filter = ["skill_type"]
+
+
+@admin.register(models.AgentSkill)
+class AgentSkillAdmin(admin.ModelAdmin):
+    list_display = ["agent", "skill", "rating"]
+    list_select_related = ["agent", "skill"]
+
+
+@admin.register(models.Presence)
+class PresenceAdmin(admin.ModelAdmin):
+    list_display = ["name", "base", "is_builtin", "selectable"]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_builtin:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(models.CapacityProfile)
+class CapacityProfileAdmin(admin.ModelAdmin):
+    list_display = ["name", "default_limit", "reset"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # D.42: the reset frequency can't be edited after creation.
+        return ["reset"] if obj else []
+
+
+@admin.register(models.WorkStream)
+class WorkStreamAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel_kind", "kind", "distribution_mode", "fallback_queue", "auto_accept"]
+    filter_horizontal = ["capacity_profiles"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["distribution_mode"] if obj else []
+
+    def get_urls(self):
+        return [
+            path("dry-run/", self.admin_site.admin_view(self.dry_run_view), name="routing_workstream_dry_run"),
+        ] + super().get_urls()
+
+    def dry_run_view(self, request):
+        """'Test this rule': which queue and agent a sample conversation would get, and why."""
+        form = DryRunForm(request.POST or None)
+        context = {**self.admin_site.each_context(request), "form": form, "title": _("Routing dry run")}
+        if request.method == "POST" and form.is_valid():
+            result = services.routing_dry_run(
+                channel_kind=form.cleaned_data["channel_kind"], text=form.cleaned_data["text"],
+                context=form.cleaned_data["context"], contact=form.cleaned_data["contact"],
+            )
+            chosen = (result.get("assignment") or {}).get("chosen_agent")
+            context.update(result=result, route_json=json.dumps(result.get("route"), indent=2, default=str),
+                           agent=get_user_model().objects.filter(pk=chosen).first() if chosen else None)
+        return TemplateResponse(request, "routing/admin/dry_run.html", context)
+
+
+class AgentCapacityInline(admin.TabularInline):
+    model = models.AgentCapacity
+    extra = 0
+
+
+@admin.register(models.AgentProfile)
+class AgentProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "presence", "capacity_units", "used_units", "forced_units", "last_assigned_at"]
+    list_select_related = ["user", "presence"]
+    readonly_fields = ["used_units", "forced_units", "active_items", "last_assigned_at", "last_released_at"]
+    inlines = [AgentCapacityInline]
+
+    def save_model(self, request, obj, form, change):
+        # Capacity and presence carry invariants (forced units, events): they go through the services.
+        if not change:
+            return super().save_model(request, obj, form, change)
+        other = [f for f in form.changed_data if f not in ("capacity_units", "presence")]
+        if other:
+            obj.save(update_fields=other)
+        if "capacity_units" in form.changed_data:
+            services.agent_capacity_set(agent=obj.user, capacity_units=obj.capacity_units)
+        if "presence" in form.changed_data:
+            services.presence_set(agent=obj.user, presence=obj.presence, system=True)
+
+
+class ClassificationRuleInline(admin.StackedInline):
+    model = models.ClassificationRule
+    extra = 0
+
+
+@admin.register(models.ClassificationRuleset)
+class ClassificationRulesetAdmin(admin.ModelAdmin):
+    list_display = ["name", "work_stream", "order", "is_active"]
+    inlines = [ClassificationRuleInline]
+
+
+@admin.register(models.RouteRule)
+class RouteRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "work_stream", "order", "queue"]
+
+
+@admin.register(models.OverflowRule)
+class OverflowRuleAdmin(admin.ModelAdmin):
+    list_display = ["queue", "stage", "condition", "threshold", "action", "target_queue"]
+
+
+@admin.register(models.AssignmentRule)
+class AssignmentRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "queue", "order", "order_by"]
+
+
+class OfferInline(admin.TabularInline):
+    model = models.Offer
+    extra = 0
+    can_delete = False
+    readonly_fields = ["agent", "outcome", "reason", "offered_at", "expires_at", "answered_at"]
+
+
+class DiagnosticInline(admin.TabularInline):
+    model = models.RoutingDiagnostic
+    extra = 0
+    can_delete = False
+    readonly_fields = ["stage", "summary", "detail", "created_at"]
+
+
+@admin.register(models.WorkItem)
+class WorkItemAdmin(admin.ModelAdmin):
+    list_display = ["id", "conversation", "queue", "status", "priority", "agent", "decline_count", "flagged", "queued_at"]
+    list_filter = ["status", "queue", "flagged"]
+    list_select_related = ["conversation__contact", "queue", "agent"]
+    raw_id_fields = ["conversation", "case", "agent", "affinity_agent"]
+    inlines = [OfferInline, DiagnosticInline]
+    actions = ["run_assignment"]
+
+    @admin.action(description=_("Run an assignment cycle for these items' queues"))
+    def run_assignment(self, request, queryset):
+        decisions = services.assignment_run(queue_ids=set(queryset.values_list("queue_id", flat=True)))
+        messages.info(request, _("%(n)s item(s) offered or assigned.") % {"n": len(decisions)})
+
+
+@admin.register(models.RoutingDiagnostic)
+class RoutingDiagnosticAdmin(admin.ModelAdmin):
+    list_display = ["workitem", "stage", "summary", "created_at"]
+    list_filter = ["stage"]
+    readonly_fields = ["workitem", "stage", "summary", "detail", "created_at"]
+
+
+@admin.register(models.EffortModel)
+class EffortModelAdmin(admin.ModelAdmin):
+    list_display = ["trained_at", "sample_count", "r_squared"]
+    readonly_fields = ["coefficients", "sample_count", "r_squared", "trained_at"]

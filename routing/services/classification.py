@@ -1,0 +1,252 @@
+"""Classification, route-to-queue and pre-queue overflow (A.3–A.9, E.55–E.59).
+
+Everything here reads; the results (a ``Routing`` plan and its trace) are
+written by ``conversation_enqueue``. External work (embeddings, sentiment)
+happens here, before any lock is taken.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Avg, DurationField, ExpressionWrapper, F
+from django.utils import timezone
+
+from copilot.providers import embed, sentiment_of_turns
+from crm.choices import MessageDirection, SenderKind
+from crm.models import Conversation
+from routing import conditions
+from routing.choices import OverflowAction, OverflowCondition, OverflowStage, WorkItemStatus
+from routing.hours import is_open
+from routing.models import ClassificationRuleset, OverflowRule, Queue, RouteRule, WorkItem, WorkStream
+from routing.services.cache import cached
+from routing.services.effort import effort_predict
+
+TURNS = 6
+DEFAULT_PRIORITY = 10
+PREDICTED_WAIT_SAMPLE = 20
+
+
+@dataclass
+class Classification:
+    outputs: dict[str, Any] = field(default_factory=dict)
+    skills: list[dict[str, int]] = field(default_factory=list)
+    capacity_profiles: list[int] = field(default_factory=list)
+    matched: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def priority(self) -> int:
+        value = self.outputs.get("priority", DEFAULT_PRIORITY)
+        return value if isinstance(value, int) else DEFAULT_PRIORITY
+
+
+@dataclass
+class QueueChoice:
+    queue: Queue
+    matched_rule: str | None
+    trace: dict[str, Any]
+    overflow: OverflowRule | None = None
+    overflow_reason: str = ""
+
+
+def work_stream_for(conversation: Conversation) -> WorkStream | None:
+    """The work stream of a conversation's channel (the oldest one when several exist)."""
+
+    def load():
+        stream = (
+            WorkStream.objects.select_related("fallback_queue")
+            .filter(channel_kind=conversation.channel_kind)
+            .order_by("id")
+            .first()
+        )
+        if stream is not None:
+            stream.capacity_profile_ids = sorted(stream.capacity_profiles.values_list("pk", flat=True))
+        return stream
+
+    return cached(("stream", conversation.channel_kind), load)
+
+
+def conversation_facts(*, conversation: Conversation, context: dict | None = None, queue_id: int | None = None) -> dict:
+    """What rules may look at: channel, records, pre-chat context, recent customer text, sentiment, effort."""
+    turns = list(
+        conversation.messages.filter(direction=MessageDirection.INBOUND, sender_kind=SenderKind.CUSTOMER)
+        .order_by("-id")
+        .values_list("body", flat=True)[:TURNS]
+    )[::-1]
+    text = "\n".join(turns)
+    contact = conversation.contact
+    effort = effort_predict(channel=conversation.channel_kind, queue_id=queue_id, text=text)
+    return {
+        "channel": conversation.channel_kind,
+        "subject": conversation.subject,
+        "text": text,
+        "sentiment": int(sentiment_of_turns(turns)),
+        "effort_minutes": effort.minutes,
+        "effort_confidence": effort.confidence,
+        "context": {**(conversation.context or {}), **(context or {})},
+        "contact": contact,
+        "account": contact.account if contact else None,
+        "case": conversation.case,
+        "output": {},
+        "_similar": _Similarity(text),
+    }
+
+
+class _Similarity:
+    """Cosine similarity of the customer's text to example phrases; embeds each text once."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._cache: dict[str, list[float]] = {}
+
+    def _vectors(self, texts: list[str]) -> list[list[float]]:
+        missing = [t for t in texts if t not in self._cache]
+        if missing:
+            for text, vector in zip(missing, embed(missing), strict=True):
+                self._cache[text] = vector
+        return [self._cache[t] for t in texts]
+
+    def __call__(self, spec: dict) -> bool:
+        if not self.text.strip():
+            return False
+        examples = [str(e) for e in spec["examples"]]
+        query, *vectors = self._vectors([self.text, *examples])
+        best = max(sum(a * b for a, b in zip(query, v, strict=True)) for v in vectors)
+        return best >= float(spec.get("threshold", 0.5))
+
+
+def classify(*, stream: WorkStream, facts: dict) -> Classification:
+    """Run the stream's rulesets in order; in each the first matching rule applies (A.3, A.6)."""
+    result = Classification()
+    similar = facts.get("_similar") or _Similarity(facts.get("text", ""))
+    facts["output"] = result.outputs
+    rulesets = cached(("rulesets", stream.pk), lambda: [
+        (ruleset, list(ruleset.rules.all()))
+        for ruleset in ClassificationRuleset.objects.filter(work_stream=stream, is_active=True).prefetch_related("rules")
+    ])
+    try:
+        for ruleset, rules in rulesets:
+            for rule in rules:
+                if conditions.matches(rule.conditions, facts, similar=similar):
+                    result.outputs.update(rule.outputs)
+                    for skill in rule.skills:
+                        result.skills = [s for s in result.skills if s["skill"] != skill["skill"]] + [dict(skill)]
+                    if rule.capacity_profile_id and rule.capacity_profile_id not in result.capacity_profiles:
+                        result.capacity_profiles.append(rule.capacity_profile_id)
+                    result.matched.append({"ruleset": ruleset.name, "rule": rule.name, "outputs": rule.outputs})
+                    break
+    except Exception as exc:  # a broken rule must not lose the customer (A.8)
+        result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def _split_pick(split: list[dict], key: int) -> int:
+    bucket = zlib.crc32(f"split:{key}".encode()) % 100
+    total = 0
+    for part in split:
+        total += part["percent"]
+        if bucket < total:
+            return part["queue"]
+    return split[-1]["queue"]
+
+
+def queue_open_count(queue: Queue) -> int:
+    return WorkItem.objects.filter(queue=queue, status__in=[WorkItemStatus.QUEUED, WorkItemStatus.OFFERED]).count()
+
+
+def queue_predicted_wait_seconds(queue: Queue) -> float:
+    """Average wait of the queue's latest assignments (0 without history)."""
+    recent = (
+        WorkItem.objects.filter(queue=queue, assigned_at__isnull=False)
+        .order_by("-assigned_at")
+        .values("pk")[:PREDICTED_WAIT_SAMPLE]
+    )
+    wait = WorkItem.objects.filter(pk__in=recent).aggregate(
+        avg=Avg(ExpressionWrapper(F("assigned_at") - F("queued_at"), output_field=DurationField()))
+    )["avg"]
+    return wait.total_seconds() if wait else 0.0
+
+
+def overflow_pre_check(queue: Queue, *, now=None) -> tuple[OverflowRule | None, str]:
+    """The pre-queue overflow rule that fires for ``queue`` now, and why; operating hours first (E.58)."""
+    now = now or timezone.now()
+    rules = cached(("pre_queue_overflow", queue.pk), lambda: sorted(
+        OverflowRule.objects.filter(queue=queue, stage=OverflowStage.PRE_QUEUE).select_related("target_queue"),
+        key=lambda r: (r.condition != OverflowCondition.OUT_OF_HOURS, r.order, r.pk),
+    ))
+    for rule in rules:
+        if rule.condition == OverflowCondition.OUT_OF_HOURS:
+            if not is_open(queue.operating_hours, now):
+                return rule, "queue is outside its operating hours"
+        elif rule.condition == OverflowCondition.ITEM_LIMIT:
+            count = queue_open_count(queue)
+            if count >= (rule.threshold or 0):
+                return rule, f"{count} open items ≥ limit {rule.threshold}"
+        elif rule.condition == OverflowCondition.PREDICTED_WAIT:
+            wait = queue_predicted_wait_seconds(queue)
+            if wait > (rule.threshold or 0):
+                return rule, f"predicted wait {wait:.0f} s > {rule.threshold} s"
+    return None, ""
+
+
+def route_to_queue(*, stream: WorkStream, facts: dict, key: int, classification: Classification) -> QueueChoice:
+    """The first matching route rule whose queue isn't overflowing (A.7), else the fallback queue (A.8).
+
+    When every matched queue overflows, the first one is used and its overflow action fires.
+    """
+    fallback = stream.fallback_queue
+    if classification.error:
+        return QueueChoice(fallback, None, {"fallback": "classification failed", "error": classification.error})
+    matched: list[tuple[str, Queue]] = []
+    hint = classification.outputs.get("queue")
+    try:
+        if hint:
+            queue = Queue.objects.filter(pk=hint, kind=stream.kind, is_active=True).first()
+            if queue:
+                matched.append(("classification queue output", queue))
+        rules = cached(("route_rules", stream.pk),
+                       lambda: list(RouteRule.objects.filter(work_stream=stream).select_related("queue")))
+        for rule in rules:
+            if not conditions.matches(rule.conditions, facts, similar=facts.get("_similar")):
+                continue
+            if rule.split:
+                queue_id = _split_pick(rule.split, key)
+                queue = Queue.objects.filter(pk=queue_id, is_active=True).first()
+                label = f"{rule.name} (split → {queue_id})"
+            else:
+                queue, label = rule.queue, rule.name
+            if queue is not None and queue.is_active:
+                matched.append((label, queue))
+    except Exception as exc:
+        return QueueChoice(fallback, None, {"fallback": "route-to-queue failed", "error": f"{type(exc).__name__}: {exc}"})
+    if not matched:
+        return QueueChoice(fallback, None, {"fallback": "no route rule matched"})
+    checked = []
+    first_overflow: tuple[OverflowRule, str] | None = None
+    for label, queue in matched:
+        rule, reason = overflow_pre_check(queue)
+        checked.append({"rule": label, "queue": queue.name, "overflowing": reason or None})
+        if rule is None or rule.action == OverflowAction.ASSIGN_ANYWAY:
+            return QueueChoice(queue, label, {"matched": checked}, rule, reason)
+        if first_overflow is None:
+            first_overflow = (rule, reason)
+    label, queue = matched[0]
+    rule, reason = first_overflow
+    return QueueChoice(queue, label, {"matched": checked, "all_overflowing": True}, rule, reason)
+
+
+def overflow_due_in_queue(*, now=None) -> list[tuple[WorkItem, OverflowRule]]:
+    """Queued items waiting longer than their queue's in-queue threshold (E.61), longest waits first."""
+    now = now or timezone.now()
+    due = []
+    for rule in OverflowRule.objects.filter(stage=OverflowStage.IN_QUEUE).select_related("queue", "target_queue"):
+        cutoff = now - timedelta(seconds=rule.threshold or 0)
+        for item in WorkItem.objects.filter(
+            queue_id=rule.queue_id, status=WorkItemStatus.QUEUED, queued_at__lte=cutoff
+        ).order_by("queued_at")[:200]:
+            due.append((item, rule))
+    return due

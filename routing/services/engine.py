@@ -1,0 +1,525 @@
+"""The assignment engine: which queued item goes to which agent (B.15–B.41, C.35–C.41).
+
+One cycle, in one transaction:
+
+1. lock up to N queued push items per queue (``SKIP LOCKED``: another router
+   takes the rest), highest-priority queue first, affinity items first, then
+   item priority, then FIFO (last customer interaction);
+2. lock the members of those queues who have capacity left (``SKIP LOCKED``
+   again: an agent another router is serving is simply not a candidate now);
+3. match in memory, method by method, booking capacity as it goes;
+4. write everything in a few bulk statements. The database check constraint
+   ``used_units <= capacity_units + forced_units`` refuses any over-booking a
+   bug might attempt, and the partial unique index allows one pending offer
+   per item, so two routers can never give one item to two agents.
+
+A worker dying mid-cycle rolls the transaction back: nothing is half-assigned.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.db import connection, transaction
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from contactcenter.realtime import publish
+from routing import conditions, events
+from routing.choices import AssignmentMethod, DiagnosticStage, DistributionMode, OrderBy, SkillMatch, WorkItemStatus
+from routing.models import (
+    AgentCapacity,
+    AgentProfile,
+    AgentSkill,
+    AssignmentRule,
+    CapacityProfile,
+    Offer,
+    Queue,
+    QueueAgentMark,
+    RoutingDiagnostic,
+    Skill,
+    WorkItem,
+)
+from routing.services.presence import REACHABLE_PRESENCES, capacity_take, presence_follow_load
+
+ITEMS_PER_QUEUE = 100
+REJECTIONS_KEPT = 25
+EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+
+
+@dataclass(frozen=True)
+class Decision:
+    workitem_id: int
+    agent_id: int
+    queue_id: int
+    method: str
+    auto_accepted: bool
+
+
+@dataclass
+class Candidate:
+    profile: AgentProfile
+    position: int  # membership order in the queue
+    skills: dict[int, int]
+    mark: datetime | None
+    declines: int = 0
+
+    @property
+    def agent_id(self) -> int:
+        return self.profile.user_id
+
+    @property
+    def remaining(self) -> int:
+        return self.profile.capacity_units - self.profile.used_units
+
+    def round_robin_key(self) -> tuple:
+        # B.21: never served by this queue first (in membership order), then the earliest last assignment.
+        return (0, EPOCH, self.position) if self.mark is None else (1, self.mark, self.position)
+
+
+def memberships_of(queue_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """(queue id, user id) pairs in membership order (the join row's id: time added)."""
+    return list(
+        Queue.members.through.objects.filter(queue_id__in=list(queue_ids)).order_by("id").values_list("queue_id", "user_id")
+    )
+
+
+class _Context:
+    """What one cycle (or one explanation) knows: skills scales, capacity-profile usage, marks."""
+
+    def __init__(self, profiles: list[AgentProfile], queue_ids: Iterable[int], items: list[WorkItem],
+                 memberships: list[tuple[int, int]] | None = None):
+        queue_ids = list(queue_ids)
+        self.profiles = {p.user_id: p for p in profiles}
+        custom = any(i.queue.assignment_method == AssignmentMethod.CUSTOM for i in items)
+        needs_skills = custom or any(i.required_skills for i in items)
+        # Only what this batch needs is read: each query is a round trip on the enqueue → offer path.
+        self.skill_scale = dict(Skill.objects.values_list("pk", "rating_max")) if needs_skills else {}
+        self.skills: dict[int, dict[int, int]] = defaultdict(dict)
+        if needs_skills:
+            for agent_id, skill_id, rating in AgentSkill.objects.filter(agent_id__in=self.profiles).values_list(
+                "agent_id", "skill_id", "rating"
+            ):
+                self.skills[agent_id][skill_id] = rating
+        self.marks: dict[tuple[int, int], datetime] = {
+            (q, a): t for q, a, t in QueueAgentMark.objects.filter(
+                queue_id__in=list(queue_ids), agent_id__in=self.profiles
+            ).values_list("queue_id", "agent_id", "last_assigned_at")
+        }
+        self.members: dict[int, list[int]] = defaultdict(list)
+        if memberships is None:
+            memberships = memberships_of(queue_ids)
+        for queue_id, user_id in memberships:
+            self.members[queue_id].append(user_id)
+        self.profile_usage: dict[tuple[int, int], list[int]] = {}
+        self.profile_limits: dict[int, int] = {}
+        if any(i.capacity_profiles for i in items):
+            self.profile_limits = dict(CapacityProfile.objects.values_list("pk", "default_limit"))
+            for agent_pk, profile_id, limit, used in AgentCapacity.objects.filter(
+                agent__user_id__in=self.profiles
+            ).values_list("agent__user_id", "profile_id", "limit", "used"):
+                self.profile_usage[(agent_pk, profile_id)] = [
+                    limit if limit is not None else self.profile_limits.get(profile_id, 0), used
+                ]
+        self.rules: dict[int, list[AssignmentRule]] = defaultdict(list)
+        if custom:
+            for rule in AssignmentRule.objects.filter(queue_id__in=queue_ids).order_by("order", "id"):
+                self.rules[rule.queue_id].append(rule)
+
+    def profile_room(self, agent_id: int, profile_ids: list[int]) -> bool:
+        for profile_id in profile_ids:
+            limit, used = self.profile_usage.get((agent_id, profile_id), [self.profile_limits.get(profile_id, 0), 0])
+            if used >= limit:
+                return False
+        return True
+
+    def candidates(self, item: WorkItem) -> list[Candidate]:
+        declines = item.declines or {}
+        found = []
+        for position, agent_id in enumerate(self.members.get(item.queue_id, [])):
+            profile = self.profiles.get(agent_id)
+            if profile is not None:
+                found.append(Candidate(profile, position, self.skills.get(agent_id, {}),
+                                       self.marks.get((item.queue_id, agent_id)), declines.get(str(agent_id), 0)))
+        return found
+
+    def normalized(self, skill_id: int, rating: int) -> float:
+        return rating / max(1, self.skill_scale.get(skill_id, 10))
+
+
+def skill_category(required: list[dict], held: dict[int, int]) -> tuple[int, int]:
+    """(0 exact, 1 over-qualified, 2 under-qualified; missing count) — C.36/C.37."""
+    missing = sum(1 for r in required if held.get(r["skill"], 0) < r["rating"])
+    if missing:
+        return 2, missing
+    extra = len(set(held) - {r["skill"] for r in required})
+    return (1 if extra else 0), 0
+
+
+def _proficiency_surplus(ctx: _Context, required: list[dict], held: dict[int, int]) -> float:
+    surplus = 0.0
+    for r in required:
+        diff = ctx.normalized(r["skill"], held.get(r["skill"], 0)) - ctx.normalized(r["skill"], r["rating"])
+        if diff < 0:
+            return float("inf")
+        surplus += diff
+    return surplus
+
+
+def _order_key(order_by: str, cand: Candidate, item: WorkItem, ctx: _Context):
+    if order_by == OrderBy.REMAINING_CAPACITY:
+        return (-cand.remaining, cand.round_robin_key())
+    if order_by == OrderBy.LEAST_ACTIVE:
+        return (cand.profile.active_items, cand.profile.last_released_at or EPOCH, cand.round_robin_key())
+    if order_by == OrderBy.NEAREST_PROFICIENCY:
+        return (_proficiency_surplus(ctx, item.required_skills, cand.skills), cand.round_robin_key())
+    if order_by == OrderBy.MOST_PROFICIENT:
+        total = sum(ctx.normalized(r["skill"], cand.skills.get(r["skill"], 0)) for r in item.required_skills)
+        return (-total, cand.round_robin_key())
+    if order_by == OrderBy.SKILL_COUNT:
+        matched = sum(1 for r in item.required_skills if cand.skills.get(r["skill"], 0) >= r["rating"])
+        return (-matched, cand.round_robin_key())
+    return cand.round_robin_key()
+
+
+METHOD_ORDER = {
+    AssignmentMethod.HIGHEST_CAPACITY: OrderBy.REMAINING_CAPACITY,
+    AssignmentMethod.ROUND_ROBIN: OrderBy.ROUND_ROBIN,
+    AssignmentMethod.LEAST_ACTIVE: OrderBy.LEAST_ACTIVE,
+}
+
+
+def _agent_facts(cand: Candidate, item: WorkItem) -> dict:
+    return {
+        "presence": cand.profile.presence.base,
+        "remaining_capacity": cand.remaining,
+        "active_items": cand.profile.active_items,
+        "agent": cand.profile.attributes or {},
+        "user": cand.profile.user,
+    }
+
+
+def _custom_rule_holds(rule: AssignmentRule, cand: Candidate, item: WorkItem) -> bool:
+    facts = _agent_facts(cand, item)
+    for condition in rule.conditions:
+        if condition["field"] == "skills":
+            required = condition.get("value") or item.required_skills
+            if skill_category(required, cand.skills)[0] == 2:
+                return False
+            continue
+        if not conditions.compare(conditions.resolve(facts, condition["field"]), condition["op"], condition.get("value")):
+            return False
+    return True
+
+
+def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | None, dict]:
+    """The agent ``item`` should go to, and a trace of who was eligible and why others were not."""
+    stream = item.work_stream
+    allowed = set(stream.effective_presences())
+    eligible: list[Candidate] = []
+    rejected: list[dict] = []
+    affinity = None
+    for cand in ctx.candidates(item):
+        reasons = []
+        is_affinity = cand.agent_id == item.affinity_agent_id
+        if cand.declines >= stream.max_offers_per_agent:
+            reasons.append(f"declined {cand.declines}×")
+        if not is_affinity:
+            if method != AssignmentMethod.CUSTOM and cand.profile.presence.base not in allowed:
+                reasons.append(f"presence {cand.profile.presence.base}")
+            if cand.remaining < item.capacity_units:
+                reasons.append(f"capacity {cand.remaining} < {item.capacity_units}")
+            if item.capacity_profiles and not ctx.profile_room(cand.agent_id, item.capacity_profiles):
+                reasons.append("capacity profile full")
+            if method != AssignmentMethod.CUSTOM and item.skill_match == SkillMatch.EXACT and item.required_skills:
+                if skill_category(item.required_skills, cand.skills)[0] == 2:
+                    reasons.append("missing required skills")
+        if reasons:
+            if len(rejected) < REJECTIONS_KEPT:
+                rejected.append({"agent": cand.agent_id, "reasons": reasons})
+            continue
+        if is_affinity:
+            affinity = cand
+        eligible.append(cand)
+    trace = {"method": method, "eligible": len(eligible), "rejected": rejected}
+    if affinity is not None:
+        trace["chosen_by"] = "affinity"
+        return affinity, trace
+    if not eligible:
+        return None, trace
+    # B.28: an agent who declined is re-offered only when nobody else is left.
+    fresh = [c for c in eligible if c.declines == 0]
+    pool = fresh or eligible
+    if method == AssignmentMethod.CUSTOM:
+        for rule in ctx.rules.get(item.queue_id, []):
+            matching = [c for c in pool if _custom_rule_holds(rule, c, item)]
+            if matching:
+                trace["chosen_by"] = f"rule {rule.name} ordered by {rule.order_by}"
+                return min(matching, key=lambda c: _order_key(rule.order_by, c, item, ctx)), trace
+        trace["chosen_by"] = "no custom rule returned an agent"
+        return None, trace
+    order_by = METHOD_ORDER.get(method, OrderBy.REMAINING_CAPACITY)
+    if item.skill_match == SkillMatch.CLOSEST and item.required_skills:
+        def key(c):
+            category, missing = skill_category(item.required_skills, c.skills)
+            return (category, missing, _order_key(order_by, c, item, ctx))
+        trace["chosen_by"] = f"closest skill match, then {order_by}"
+    else:
+        def key(c):
+            return _order_key(order_by, c, item, ctx)
+        trace["chosen_by"] = order_by
+    return min(pool, key=key), trace
+
+
+def _locked_items(queue: Queue, limit: int) -> list[WorkItem]:
+    return list(
+        WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("work_stream", "queue", "conversation")
+        .filter(queue=queue, status=WorkItemStatus.QUEUED, auto_assign=True,
+                work_stream__distribution_mode=DistributionMode.PUSH)
+        .annotate(has_affinity=Case(When(affinity_agent__isnull=False, then=Value(0)), default=Value(1),
+                                    output_field=IntegerField()))
+        .order_by("has_affinity", "priority", "order_at", "id")[:limit]
+    )
+
+
+def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: int = ITEMS_PER_QUEUE) -> list[Decision]:
+    """Run one assignment cycle over ``queue_ids`` (all active queues when None).
+
+    Side effects: WorkItem status/agent/offer fields, Offer rows, AgentProfile
+    used capacity and presence, QueueAgentMark, RoutingDiagnostic (one per
+    decision); conversations of auto-accepted items are assigned through
+    ``crm.services.conversation_assign``. After commit: ``workitem.offered``
+    to ``agent.<id>``, ``agent.presence_changed``, ``queue.stats``.
+    Locks: item and agent-profile rows with SKIP LOCKED.
+    """
+    queues = Queue.objects.filter(is_active=True)
+    if queue_ids is not None:
+        queue_ids = list(queue_ids)
+        if not queue_ids:
+            return []
+        queues = queues.filter(pk__in=queue_ids)
+    with transaction.atomic():
+        queues = list(queues)
+        items: list[WorkItem] = []
+        for queue in queues:
+            items.extend(_locked_items(queue, limit_per_queue))
+        if not items:
+            return []
+        qids = {i.queue_id for i in items}
+        memberships = memberships_of(qids)
+        member_ids = {user_id for _queue_id, user_id in memberships}
+        affinity_ids = {i.affinity_agent_id for i in items if i.affinity_agent_id}
+        profiles = list(
+            AgentProfile.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("presence", "user")
+            .filter(user_id__in=member_ids | affinity_ids, presence__base__in=REACHABLE_PRESENCES)
+            .filter(Q(used_units__lt=F("capacity_units")) | Q(user_id__in=affinity_ids))
+        )
+        if not profiles:
+            return []
+        ctx = _Context(profiles, qids, items, memberships)
+        for item in items:
+            if item.affinity_agent_id and item.affinity_agent_id not in ctx.members[item.queue_id]:
+                ctx.members[item.queue_id].insert(0, item.affinity_agent_id)
+        priority = {q.pk: q.priority for q in queues}
+        items.sort(key=lambda i: (priority[i.queue_id], 0 if i.affinity_agent_id else 1, i.priority, i.order_at, i.pk))
+        return _assign_batch(items, ctx)
+
+
+class _FastLanes:
+    """The common case without a full scan: no skills, declines, affinity, profiles or custom rules.
+
+    One heap per (queue, work stream, cost) holds the reachable members ordered by
+    the method's key. Within a cycle a key only ever gets worse (less capacity
+    left, a later last assignment, more active items), so a stale top is re-keyed
+    and pushed back, and an agent without room for the cost leaves for good. The
+    result is the same agent ``choose`` would pick, found in O(log n).
+    """
+
+    def __init__(self, ctx: _Context):
+        self.ctx = ctx
+        self.heaps: dict[tuple, list] = {}
+
+    @staticmethod
+    def applies(item: WorkItem, method: str) -> bool:
+        return (
+            method in METHOD_ORDER and not item.required_skills and not item.declines
+            and not item.affinity_agent_id and not item.capacity_profiles
+        )
+
+    def _key(self, method: str, profile: AgentProfile, queue_id: int, position: int) -> tuple:
+        mark = self.ctx.marks.get((queue_id, profile.user_id))
+        rr = (0, EPOCH, position) if mark is None else (1, mark, position)
+        if method == AssignmentMethod.HIGHEST_CAPACITY:
+            return (profile.used_units - profile.capacity_units, rr)
+        if method == AssignmentMethod.LEAST_ACTIVE:
+            return (profile.active_items, profile.last_released_at or EPOCH, rr)
+        return rr
+
+    def choose(self, item: WorkItem, method: str) -> tuple[AgentProfile | None, dict]:
+        lane = (item.queue_id, item.work_stream_id, item.capacity_units)
+        heap = self.heaps.get(lane)
+        allowed = set(item.work_stream.effective_presences())
+        if heap is None:
+            heap = []
+            for position, agent_id in enumerate(self.ctx.members.get(item.queue_id, [])):
+                profile = self.ctx.profiles.get(agent_id)
+                if profile is not None and profile.presence.base in allowed:
+                    heap.append((self._key(method, profile, item.queue_id, position), position, agent_id))
+            heapq.heapify(heap)
+            self.heaps[lane] = heap
+        trace = {"method": method, "chosen_by": METHOD_ORDER[method], "eligible": len(heap), "rejected": []}
+        while heap:
+            key, position, agent_id = heap[0]
+            profile = self.ctx.profiles[agent_id]
+            if profile.capacity_units - profile.used_units < item.capacity_units:
+                heapq.heappop(heap)
+                continue
+            fresh = self._key(method, profile, item.queue_id, position)
+            if fresh != key:
+                heapq.heapreplace(heap, (fresh, position, agent_id))
+                continue
+            return profile, trace
+        return None, trace
+
+
+def _assign_batch(items: list[WorkItem], ctx: _Context) -> list[Decision]:
+    from crm.services import conversation_assign
+
+    now = timezone.now()
+    decisions: list[Decision] = []
+    touched: dict[int, AgentProfile] = {}
+    offers, diagnostics, marks = [], [], {}
+    changed_items = []
+    profile_takes: list[tuple[int, WorkItem]] = []
+    fast = _FastLanes(ctx)
+    for item in items:
+        method = item.queue.assignment_method
+        if fast.applies(item, method):
+            profile, trace = fast.choose(item, method)
+        else:
+            cand, trace = choose(item, ctx, method=method)
+            profile = cand.profile if cand is not None else None
+        if profile is None:
+            continue
+        allow_exceed = profile.user_id == item.affinity_agent_id
+        if not allow_exceed and profile.used_units + item.capacity_units > profile.capacity_units:
+            continue
+        item.agent_id = profile.user_id
+        capacity_take(profile, item, allow_exceed=allow_exceed, now=now)
+        for profile_id in item.capacity_profiles:
+            usage = ctx.profile_usage.setdefault((profile.user_id, profile_id), [ctx.profile_limits.get(profile_id, 0), 0])
+            usage[1] += 1
+        if item.capacity_profiles:
+            profile_takes.append((profile.pk, item))
+        touched[profile.user_id] = profile
+        marks[(item.queue_id, profile.user_id)] = now
+        ctx.marks[(item.queue_id, profile.user_id)] = now
+        auto = item.work_stream.auto_accept
+        item.status = WorkItemStatus.ASSIGNED if auto else WorkItemStatus.OFFERED
+        item.offered_at = now
+        item.offer_expires_at = None if auto else now + timedelta(seconds=item.work_stream.offer_timeout_seconds)
+        if auto:
+            item.assigned_at = now
+        offers.append(Offer(workitem=item, agent_id=profile.user_id, offered_at=now,
+                            expires_at=item.offer_expires_at or now,
+                            outcome="accepted" if auto else "pending", answered_at=now if auto else None))
+        agent_label = str(profile.user_id)
+        diagnostics.append(RoutingDiagnostic(
+            workitem=item, stage=DiagnosticStage.ASSIGNMENT,
+            summary=f"{'Assigned' if auto else 'Offered'} to agent {agent_label} by {trace.get('chosen_by', method)}",
+            detail={**trace, "agent": profile.user_id, "queue": item.queue_id},
+        ))
+        changed_items.append(item)
+        decisions.append(Decision(item.pk, profile.user_id, item.queue_id, method, auto))
+    if not decisions:
+        return []
+    for profile in touched.values():
+        presence_follow_load(profile)
+    _bulk_set(
+        AgentProfile, list(touched.values()),
+        ["used_units", "forced_units", "active_items", "last_assigned_at", "presence", "presence_changed_at"],
+    )
+    _bulk_set(
+        WorkItem, changed_items,
+        ["status", "agent", "offered_at", "offer_expires_at", "assigned_at", "capacity_held", "forced_units"],
+    )
+    Offer.objects.bulk_create(offers)
+    RoutingDiagnostic.objects.bulk_create(diagnostics)
+    QueueAgentMark.objects.bulk_create(
+        [QueueAgentMark(queue_id=q, agent_id=a, last_assigned_at=t) for (q, a), t in marks.items()],
+        update_conflicts=True, unique_fields=["queue", "agent"], update_fields=["last_assigned_at"],
+    )
+    for profile_pk, item in profile_takes:
+        for profile_id in item.capacity_profiles:
+            usage, _created = AgentCapacity.objects.get_or_create(agent_id=profile_pk, profile_id=profile_id)
+            AgentCapacity.objects.filter(pk=usage.pk).update(used=F("used") + 1)
+    for item in changed_items:
+        if item.status == WorkItemStatus.ASSIGNED:
+            conversation_assign(conversation=item.conversation, agent=touched[item.agent_id].user, queue_id=item.queue_id)
+        publish(events.workitem_offered(item, auto_accept=item.status == WorkItemStatus.ASSIGNED),
+                groups=[events.agent_groups(item.agent_id)[0]])
+    return decisions
+
+
+def _bulk_set(model, objects: list, field_names: list[str]) -> None:
+    """``UPDATE ... FROM (VALUES ...)``: one statement for many rows, without the CASE-per-row
+    expression tree ``bulk_update`` builds (which costs more than the whole cycle)."""
+    if not objects:
+        return
+    fields = [model._meta.get_field(name) for name in field_names]
+    pk = model._meta.pk
+    columns = [pk.column] + [f.column for f in fields]
+    types = [pk.db_type(connection)] + [
+        f.target_field.db_type(connection) if f.is_relation else f.db_type(connection) for f in fields
+    ]
+    row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+    table = connection.ops.quote_name(model._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(c)} = v.{connection.ops.quote_name(c)}" for c in columns[1:])
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    for start in range(0, len(objects), 1000):
+        chunk = objects[start:start + 1000]
+        params = []
+        for obj in chunk:
+            params.append(obj.pk)
+            for f in fields:
+                params.append(f.get_db_prep_save(getattr(obj, f.attname), connection))
+        sql = (f"UPDATE {table} AS t SET {assignments} FROM (VALUES {', '.join([row] * len(chunk))}) "
+               f"AS v({names}) WHERE t.{connection.ops.quote_name(pk.column)} = v.{connection.ops.quote_name(pk.column)}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def queue_stats_publish(*, queue_ids: Iterable[int] | None = None) -> None:
+    """Publish ``queue.stats`` (counts by status, longest wait) for each queue to its group and supervisors.
+
+    The sweep does this every few seconds (E.64: counts at most 10 s old), which
+    keeps two aggregate queries and their socket sends off the assignment path.
+    """
+    from routing.selectors import queue_stats
+
+    for stats in queue_stats(queue_ids=None if queue_ids is None else list(queue_ids)):
+        publish(events.queue_stats(stats), groups=events.queue_groups(stats["queue_id"]))
+
+
+def workitem_explain(*, workitem: WorkItem) -> dict:
+    """A dry run: who would get ``workitem`` now and why the others would not. Reads only."""
+    member_ids = set(workitem.queue.members.values_list("pk", flat=True))
+    if workitem.affinity_agent_id:
+        member_ids.add(workitem.affinity_agent_id)
+    profiles = list(AgentProfile.objects.select_related("presence", "user").filter(user_id__in=member_ids))
+    ctx = _Context(profiles, [workitem.queue_id], [workitem])
+    if workitem.affinity_agent_id and workitem.affinity_agent_id not in ctx.members[workitem.queue_id]:
+        ctx.members[workitem.queue_id].insert(0, workitem.affinity_agent_id)
+    no_profile = sorted(member_ids - {p.user_id for p in profiles})
+    cand, trace = choose(workitem, ctx, method=workitem.queue.assignment_method)
+    trace["chosen_agent"] = cand.agent_id if cand else None
+    if no_profile:
+        trace["rejected"] = trace["rejected"] + [{"agent": a, "reasons": ["no routing profile"]} for a in no_profile]
+    return trace

@@ -1,0 +1,151 @@
+"""The periodic sweep (Celery beat, every few seconds): timers that nobody else triggers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm.choices import ChannelKind, ConversationStatus
+from crm.models import Conversation
+from routing.choices import BasePresence, DiagnosticStage, OverflowAction, WorkItemStatus
+from routing.models import AgentProfile, WorkItem
+from routing.services.classification import overflow_due_in_queue
+from routing.services.engine import assignment_run, queue_stats_publish
+from routing.services.presence import capacity_release, presence_set
+from routing.services.workitems import (
+    _apply_overflow_action,
+    _diagnose,
+    _end_conversation,
+    _run_for_agent,
+    conversation_end,
+    offer_timeout,
+    workitem_complete,
+)
+
+BATCH = 500
+#: E.67 auto-close defaults in minutes per (synchronous?, conversation status).
+AUTO_CLOSE_MINUTES = {
+    ("chat", ConversationStatus.OPEN): 20,
+    ("chat", ConversationStatus.WRAP_UP): 15,
+    ("voice", ConversationStatus.OPEN): 30 * 24 * 60,
+    ("voice", ConversationStatus.WRAP_UP): 24 * 60,
+    ("async", ConversationStatus.OPEN): 30 * 24 * 60,
+    ("async", ConversationStatus.ACTIVE): 30 * 24 * 60,
+    ("async", ConversationStatus.WRAP_UP): 24 * 60,
+}
+VOICE_ACTIVE_TO_WRAP_UP_MINUTES = 120
+HEARTBEAT_TIMEOUT_SECONDS = 60
+
+
+@dataclass
+class SweepReport:
+    offers_timed_out: int = 0
+    wrap_ups_released: int = 0
+    reconciled: int = 0
+    overflowed: int = 0
+    auto_closed: int = 0
+    went_offline: int = 0
+    assigned: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _family(channel_kind: str) -> str:
+    if channel_kind == ChannelKind.VOICE:
+        return "voice"
+    return "async" if channel_kind in ChannelKind.asynchronous() else "chat"
+
+
+def routing_sweep(*, now=None) -> SweepReport:
+    """Offer timeouts, wrap-up releases, closed-elsewhere reconciliation, in-queue overflow,
+    auto-close timers, then an assignment cycle over every queue. Idempotent: safe to run
+    from several workers at once (each step locks rows and re-checks state)."""
+    now = now or timezone.now()
+    report = SweepReport()
+    for item in WorkItem.objects.filter(status=WorkItemStatus.OFFERED, offer_expires_at__lt=now)[:BATCH]:
+        if offer_timeout(workitem=item, now=now) is not None:
+            report.offers_timed_out += 1
+    for item in WorkItem.objects.filter(
+        status=WorkItemStatus.ASSIGNED, capacity_held=True, wrap_up_release_at__lte=now
+    )[:BATCH]:
+        with transaction.atomic():
+            locked = WorkItem.objects.select_for_update(skip_locked=True).filter(pk=item.pk, capacity_held=True).first()
+            if locked is None:
+                continue
+            capacity_release(item=locked, now=now)
+            locked.wrap_up_release_at = None
+            locked.save(update_fields=["capacity_held", "forced_units", "wrap_up_release_at"])
+        _run_for_agent(locked.agent_id)
+        report.wrap_ups_released += 1
+    # Conversations closed elsewhere (crm, a channel adapter) still holding a work item.
+    for item in WorkItem.objects.filter(
+        status__in=[WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED],
+        conversation__status=ConversationStatus.CLOSED,
+    ).select_related("conversation")[:BATCH]:
+        if workitem_complete(conversation=item.conversation, reason="closed") is not None:
+            report.reconciled += 1
+    for item, rule in overflow_due_in_queue(now=now):
+        with transaction.atomic():
+            locked = WorkItem.objects.select_for_update(skip_locked=True).select_related("conversation").filter(
+                pk=item.pk, status=WorkItemStatus.QUEUED
+            ).first()
+            if locked is None or (locked.outcome and rule.action != OverflowAction.TRANSFER_QUEUE):
+                continue
+            note = _apply_overflow_action(locked, rule, "waiting too long")
+            locked.save()
+            _diagnose(locked, DiagnosticStage.OVERFLOW, f"Waited over {rule.threshold} s: {note}", rule=rule.pk)
+            if locked.status == WorkItemStatus.ABANDONED:
+                _end_conversation(locked.conversation, rule.message, reason="in-queue overflow")
+            elif rule.action == OverflowAction.TRANSFER_QUEUE:
+                from crm.services import conversation_route
+
+                conversation_route(conversation=locked.conversation, queue_id=locked.queue_id)
+        report.overflowed += 1
+    report.auto_closed = _auto_close(now)
+    report.went_offline = _heartbeats_missed(now)
+    report.assigned = len(assignment_run())
+    queue_stats_publish()
+    return report
+
+
+def _heartbeats_missed(now) -> int:
+    """D.53 (beyond): an agent whose client stopped sending heartbeats is set Offline."""
+    stale = AgentProfile.objects.select_related("user").filter(
+        heartbeat_at__lt=now - timedelta(seconds=HEARTBEAT_TIMEOUT_SECONDS)
+    ).exclude(presence__base=BasePresence.OFFLINE)
+    count = 0
+    for profile in stale[:BATCH]:
+        presence_set(agent=profile.user, presence=BasePresence.OFFLINE, system=True)
+        count += 1
+    return count
+
+
+def _auto_close(now) -> int:
+    closed = 0
+    live = Conversation.objects.exclude(status=ConversationStatus.CLOSED).filter(work_items__status__in=[
+        WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED,
+    ])
+    for (family, status), minutes in AUTO_CLOSE_MINUTES.items():
+        kinds = [k for k in ChannelKind.values if _family(k) == family]
+        cutoff = now - timedelta(minutes=minutes)
+        for conversation in live.filter(channel_kind__in=kinds, status=status, last_message_at__lt=cutoff)[:BATCH]:
+            workitem_complete(conversation=conversation, reason=f"inactive {minutes} min")
+            closed += 1
+    for item in WorkItem.objects.filter(
+        status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.WAITING
+    ).select_related("work_stream", "conversation")[:BATCH]:
+        if item.conversation.last_message_at and item.conversation.last_message_at < now - timedelta(
+            minutes=item.work_stream.waiting_timeout_minutes
+        ):
+            workitem_complete(conversation=item.conversation, reason="waiting timed out")
+            closed += 1
+    for item in WorkItem.objects.filter(
+        status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.ACTIVE,
+        conversation__channel_kind=ChannelKind.VOICE,
+        assigned_at__lt=now - timedelta(minutes=VOICE_ACTIVE_TO_WRAP_UP_MINUTES),
+    ).select_related("conversation", "agent")[:BATCH]:
+        conversation_end(conversation=item.conversation, actor=item.agent)
+        closed += 1
+    return closed

@@ -1,0 +1,530 @@
+"""The life of a work item: enqueue, offer answers, pick, transfer, consult, release, wrap-up, complete.
+
+Conversation fields (status, agent, queue, timestamps) change only through
+``crm.services``; routing owns the work item, the offers and capacity.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from contactcenter.permissions import is_supervisor
+from contactcenter.realtime import publish
+from crm import services as crm_services
+from crm.choices import ChannelKind, ConversationStatus, SenderKind
+from crm.exceptions import ConversationClosed
+from crm.models import Conversation
+from routing import events
+from routing.choices import (
+    DiagnosticStage,
+    OfferOutcome,
+    OverflowAction,
+    ParticipantRole,
+    WorkItemStatus,
+    WrapUpMode,
+)
+from routing.exceptions import (
+    AgentAtCapacity,
+    InvalidTransfer,
+    NoOpenWorkItem,
+    NotHandling,
+    NotPermitted,
+    NotQueueMember,
+    NoWorkStream,
+    OfferExpired,
+    OfferNotPending,
+    QueueClosed,
+    QueueKindMismatch,
+    WorkItemTaken,
+)
+from routing.hours import is_open
+from routing.models import AgentProfile, Offer, OverflowRule, Participant, Queue, RoutingDiagnostic, WorkItem
+from routing.services.classification import classify, conversation_facts, route_to_queue, work_stream_for
+from routing.services.engine import assignment_run
+from routing.services.presence import (
+    agent_profile_ensure,
+    capacity_release,
+    capacity_take,
+    presence_builtin,
+    presence_follow_load,
+)
+
+OPEN = [WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED]
+
+
+def _diagnose(item: WorkItem, stage: str, summary: str, **detail) -> RoutingDiagnostic:
+    return RoutingDiagnostic.objects.create(workitem=item, stage=stage, summary=summary[:500], detail=detail)
+
+
+def workitem_open_for(conversation: Conversation) -> WorkItem | None:
+    return WorkItem.objects.filter(conversation=conversation, status__in=OPEN).first()
+
+
+def _lock_item(workitem: WorkItem) -> WorkItem:
+    return WorkItem.objects.select_for_update(of=("self",)).select_related(
+        "work_stream", "queue", "conversation"
+    ).get(pk=workitem.pk)
+
+
+def _apply_overflow_action(item: WorkItem, rule: OverflowRule, reason: str) -> str:
+    """Carry out an overflow action on a locked item; returns what happened (for the trace)."""
+    action = rule.action
+    if action == OverflowAction.TRANSFER_QUEUE and rule.target_queue_id:
+        item.queue_id = rule.target_queue_id
+        item.queue = rule.target_queue
+        item.queued_at = timezone.now()
+        return f"transferred to {rule.target_queue.name}"
+    if action == OverflowAction.CALLBACK:
+        item.is_callback = True
+        item.outcome = "callback"
+        return "kept as a direct callback"
+    if action == OverflowAction.VOICEMAIL:
+        item.auto_assign = False
+        item.outcome = "voicemail"
+        return "sent to voicemail (pickable by queue members)"
+    if action == OverflowAction.END:
+        item.status = WorkItemStatus.ABANDONED
+        item.outcome = "overflow_end"
+        item.completed_at = timezone.now()
+        return "ended"
+    return "assigned anyway"
+
+
+def _end_conversation(conversation: Conversation, message: str, reason: str) -> None:
+    if message:
+        crm_services.message_send(conversation=conversation, sender=None, body=message, sender_kind=SenderKind.SYSTEM)
+    crm_services.conversation_close(conversation=conversation, actor=None, reason=reason)
+
+
+def conversation_enqueue(*, conversation: Conversation, context: dict | None = None) -> WorkItem:
+    """Route a conversation that needs a person; idempotent.
+
+    Returns the conversation's open work item when it has one (a customer
+    writing again while queued or assigned changes nothing; while *waiting*
+    the item goes back to the queue with affinity to the previous agent, E.65).
+    Otherwise: classify (rulesets, sentiment over the last six customer
+    messages, predicted effort), pick the queue (route rules, percentage
+    split, fallback), check pre-queue overflow once (E.55), create the item
+    and run an assignment cycle for its queue.
+
+    Side effects: WorkItem, RoutingDiagnostic rows; the conversation routed to
+    the queue (``crm.services.conversation_route``) or, on an overflow "end",
+    closed with the rule's message; whatever ``assignment_run`` does.
+    Raises NoWorkStream, ConversationClosed.
+    """
+    existing = workitem_open_for(conversation)
+    if existing is not None:
+        return _enqueue_existing(existing, conversation=conversation)
+    conversation = Conversation.objects.select_related("contact__account", "case").get(pk=conversation.pk)
+    if conversation.status == ConversationStatus.CLOSED:
+        raise ConversationClosed()
+    stream = work_stream_for(conversation)
+    if stream is None:
+        raise NoWorkStream()
+    facts = conversation_facts(conversation=conversation, context=context)
+    classification = classify(stream=stream, facts=facts)
+    choice = route_to_queue(stream=stream, facts=facts, key=conversation.pk, classification=classification)
+    contact = conversation.contact
+    now = timezone.now()
+    preferred = (contact.attributes or {}).get("preferred_agents") if contact else None
+    with transaction.atomic():
+        Conversation.objects.select_for_update().get(pk=conversation.pk)
+        existing = workitem_open_for(conversation)
+        if existing is not None:
+            return existing
+        item = WorkItem(
+            conversation=conversation,
+            case=conversation.case,
+            work_stream=stream,
+            queue=choice.queue,
+            priority=classification.priority,
+            required_skills=classification.skills,
+            skill_match=stream.skill_match,
+            capacity_units=stream.capacity_units,
+            capacity_profiles=sorted(set(stream.capacity_profile_ids) | set(classification.capacity_profiles)),
+            sentiment=facts["sentiment"],
+            effort_minutes=facts["effort_minutes"],
+            effort_confidence=facts["effort_confidence"],
+            attributes={
+                "vip": bool(contact and contact.is_vip),
+                "language": contact.language if contact else "",
+                "tier": facts["account"].tier if facts["account"] else "",
+                "outputs": classification.outputs,
+            },
+            order_at=conversation.last_customer_message_at or now,
+            queued_at=now,
+            overflow_checked=True,
+        )
+        if stream.preferred_agents_first and preferred:
+            member = choice.queue.members.filter(pk__in=[p for p in preferred if isinstance(p, int)]).first()
+            item.affinity_agent = member
+        overflow_note = ""
+        if choice.overflow is not None:
+            overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)
+        item.save()
+        trace = [
+            RoutingDiagnostic(
+                workitem=item, stage=DiagnosticStage.CLASSIFICATION,
+                summary=f"{len(classification.matched)} rule(s) matched"
+                + (f"; error {classification.error}" if classification.error else ""),
+                detail={"matched": classification.matched, "outputs": classification.outputs,
+                        "skills": classification.skills, "sentiment": facts["sentiment"],
+                        "effort_minutes": facts["effort_minutes"], "effort_confidence": facts["effort_confidence"]},
+            ),
+            RoutingDiagnostic(
+                workitem=item, stage=DiagnosticStage.ROUTE_TO_QUEUE,
+                summary=f"Queue {choice.queue.name}"
+                + (f" by rule {choice.matched_rule}" if choice.matched_rule else " (fallback)"),
+                detail=choice.trace,
+            ),
+        ]
+        if choice.overflow is not None:
+            trace.append(RoutingDiagnostic(
+                workitem=item, stage=DiagnosticStage.OVERFLOW, summary=f"{choice.overflow_reason}: {overflow_note}"[:500],
+                detail={"rule": choice.overflow.pk, "action": choice.overflow.action},
+            ))
+        RoutingDiagnostic.objects.bulk_create(trace)
+        if item.status == WorkItemStatus.ABANDONED:
+            _end_conversation(conversation, choice.overflow.message, reason="overflow")
+            return item
+        crm_services.conversation_route(conversation=conversation, queue_id=item.queue_id)
+        # Same transaction: one commit on the enqueue → offer path.
+        assignment_run(queue_ids=[item.queue_id])
+    item.refresh_from_db()
+    return item
+
+
+def _enqueue_existing(item: WorkItem, *, conversation: Conversation) -> WorkItem:
+    conversation.refresh_from_db(fields=["status", "last_customer_message_at"])
+    if conversation.status != ConversationStatus.WAITING or item.status != WorkItemStatus.ASSIGNED:
+        if item.status == WorkItemStatus.QUEUED and conversation.channel_kind in ChannelKind.asynchronous():
+            # B.18: asynchronous work is ordered by the last customer interaction.
+            WorkItem.objects.filter(pk=item.pk).update(order_at=conversation.last_customer_message_at or timezone.now())
+        return item
+    with transaction.atomic():
+        item = _lock_item(item)
+        if item.status != WorkItemStatus.ASSIGNED:
+            return item
+        previous = item.agent_id
+        capacity_release(item=item)
+        _requeue(item, affinity=previous if item.work_stream.keep_same_agent else None)
+        item.save()
+        _diagnose(item, DiagnosticStage.ROUTE_TO_QUEUE, "Customer returned; back in the queue",
+                  affinity_agent=item.affinity_agent_id)
+        crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
+    assignment_run(queue_ids=[item.queue_id])
+    item.refresh_from_db()
+    return item
+
+
+def _run_for_agent(agent_id: int | None) -> None:
+    """Capacity freed: an assignment cycle over the agent's queues (B.15)."""
+    if agent_id:
+        assignment_run(queue_ids=list(Queue.members.through.objects.filter(user_id=agent_id).values_list("queue_id", flat=True)))
+
+
+def _requeue(item: WorkItem, *, affinity: int | None = None) -> None:
+    item.status = WorkItemStatus.QUEUED
+    item.agent_id = None
+    item.affinity_agent_id = affinity
+    item.offered_at = item.offer_expires_at = item.assigned_at = item.wrap_up_release_at = None
+    item.order_at = timezone.now()
+
+
+def offer_accept(*, workitem: WorkItem, agent) -> WorkItem:
+    """The agent accepts a pending offer: the item is assigned and the conversation becomes theirs.
+
+    Side effects: Offer outcome, WorkItem status/assigned_at; the conversation
+    assigned (``conversation.assigned``). Raises OfferNotPending, OfferExpired.
+    """
+    with transaction.atomic():
+        item = _lock_item(workitem)
+        offer = Offer.objects.filter(workitem=item, agent=agent, outcome=OfferOutcome.PENDING).first()
+        if item.status != WorkItemStatus.OFFERED or item.agent_id != agent.pk or offer is None:
+            raise OfferNotPending()
+        expired = offer.expires_at < timezone.now()
+        if not expired:
+            now = timezone.now()
+            offer.outcome, offer.answered_at = OfferOutcome.ACCEPTED, now
+            offer.save(update_fields=["outcome", "answered_at"])
+            item.status, item.assigned_at, item.offer_expires_at = WorkItemStatus.ASSIGNED, now, None
+            item.save(update_fields=["status", "assigned_at", "offer_expires_at"])
+            crm_services.conversation_assign(conversation=item.conversation, agent=agent, queue_id=item.queue_id)
+            return item
+    offer_timeout(workitem=item)
+    raise OfferExpired()
+
+
+def offer_decline(*, workitem: WorkItem, agent, reason: str = "") -> WorkItem:
+    """The agent rejects a pending offer; it counts as a decline (B.28).
+
+    The item goes back to its place in the queue (its ordering time is kept)
+    and capacity is released; after the work stream's decline limit it leaves
+    auto-assignment and is flagged to supervisors. Runs an assignment cycle.
+    Side effects: Offer outcome, WorkItem, AgentProfile; after commit
+    ``workitem.offer_ended`` (and ``workitem.flagged``). Raises OfferNotPending.
+    """
+    return _offer_end(workitem=workitem, agent_id=agent.pk, outcome=OfferOutcome.REJECTED, reason=reason)
+
+
+def offer_timeout(*, workitem: WorkItem, now=None) -> WorkItem | None:
+    """An offer ran out of time: a decline with reason "timeout"; may set the agent Inactive (B.31).
+    None when the offer was answered meanwhile or has not expired at ``now``."""
+    try:
+        return _offer_end(workitem=workitem, agent_id=None, outcome=OfferOutcome.TIMED_OUT, reason="timeout", now=now)
+    except OfferNotPending:
+        return None
+
+
+def _offer_end(*, workitem: WorkItem, agent_id: int | None, outcome: str, reason: str, now=None) -> WorkItem:
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = _lock_item(workitem)
+        if item.status != WorkItemStatus.OFFERED or (agent_id is not None and item.agent_id != agent_id):
+            raise OfferNotPending()
+        if outcome == OfferOutcome.TIMED_OUT and item.offer_expires_at and item.offer_expires_at > now:
+            raise OfferNotPending()
+        agent_id = item.agent_id
+        Offer.objects.filter(workitem=item, outcome=OfferOutcome.PENDING).update(
+            outcome=outcome, reason=reason[:255], answered_at=now
+        )
+        profile = capacity_release(item=item, now=now)
+        stream = item.work_stream
+        declines = dict(item.declines or {})
+        declines[str(agent_id)] = declines.get(str(agent_id), 0) + 1
+        item.declines = declines
+        item.decline_count += 1
+        item.status, item.agent_id, item.offered_at, item.offer_expires_at = WorkItemStatus.QUEUED, None, None, None
+        if item.decline_count >= stream.decline_limit:
+            item.auto_assign = False
+            item.flagged = True
+            publish(events.workitem_flagged(item), groups=events.queue_groups(item.queue_id))
+        item.save()
+        _diagnose(item, DiagnosticStage.OFFER, f"Agent {agent_id} {outcome.replace('_', ' ')}"
+                  + (f": {reason}" if reason and reason != "timeout" else ""),
+                  agent=agent_id, outcome=outcome, decline_count=item.decline_count, flagged=item.flagged)
+        if outcome == OfferOutcome.TIMED_OUT and stream.missed_offer_sets_inactive and profile is not None:
+            profile.presence = presence_builtin("inactive")
+            profile.presence_manual = True
+            profile.presence_changed_at = now
+            profile.save(update_fields=["presence", "presence_manual", "presence_changed_at"])
+            publish(events.agent_presence_changed(profile), groups=events.agent_groups(agent_id))
+        publish(events.workitem_offer_ended(item, agent_id=agent_id, outcome=outcome), groups=events.agent_groups(agent_id))
+    assignment_run(queue_ids=[item.queue_id])
+    return item
+
+
+def _assign_now(item: WorkItem, agent, *, allow_exceed: bool, summary: str, **detail) -> None:
+    """Give a locked item to ``agent`` directly (pick, transfer, force-assign)."""
+    agent_profile_ensure(agent=agent)
+    profile = AgentProfile.objects.select_for_update().select_related("presence").get(user=agent)
+    if not allow_exceed and profile.capacity_units - profile.used_units < item.capacity_units:
+        raise AgentAtCapacity()
+    now = timezone.now()
+    item.agent_id = agent.pk
+    capacity_take(profile, item, allow_exceed=allow_exceed, now=now)
+    presence_follow_load(profile)
+    profile.save(update_fields=[
+        "used_units", "forced_units", "active_items", "last_assigned_at", "presence", "presence_changed_at",
+    ])
+    item.status, item.assigned_at, item.offered_at, item.offer_expires_at = WorkItemStatus.ASSIGNED, now, now, None
+    item.affinity_agent_id = None
+    item.save()
+    Offer.objects.create(workitem=item, agent=agent, outcome=OfferOutcome.ACCEPTED, reason=summary[:255],
+                         offered_at=now, expires_at=now, answered_at=now)
+    _diagnose(item, DiagnosticStage.ASSIGNMENT, summary, agent=agent.pk, forced_units=item.forced_units, **detail)
+    crm_services.conversation_assign(conversation=item.conversation, agent=agent, queue_id=item.queue_id)
+
+
+def _withdraw(item: WorkItem, *, reason: str) -> None:
+    """Take a locked item away from whoever holds or is offered it, releasing their capacity."""
+    if item.status == WorkItemStatus.OFFERED:
+        Offer.objects.filter(workitem=item, outcome=OfferOutcome.PENDING).update(
+            outcome=OfferOutcome.WITHDRAWN, reason=reason, answered_at=timezone.now()
+        )
+        publish(events.workitem_offer_ended(item, agent_id=item.agent_id, outcome=OfferOutcome.WITHDRAWN),
+                groups=events.agent_groups(item.agent_id))
+    capacity_release(item=item)
+
+
+def workitem_pick(*, workitem: WorkItem, agent) -> WorkItem:
+    """An agent picks a queued item from one of their queues (B.34: may drive capacity past its limit, recorded).
+
+    Side effects: as a direct assignment (WorkItem, Offer, AgentProfile, the
+    conversation assigned). Raises NotQueueMember, WorkItemTaken.
+    """
+    with transaction.atomic():
+        item = _lock_item(workitem)
+        if not item.queue.members.filter(pk=agent.pk).exists():
+            raise NotQueueMember()
+        if item.status != WorkItemStatus.QUEUED:
+            raise WorkItemTaken()
+        _assign_now(item, agent, allow_exceed=True, summary=f"Picked by agent {agent.pk}")
+    return item
+
+
+def workitem_force_assign(*, workitem: WorkItem, agent, actor) -> WorkItem:
+    """A supervisor gives an open item to an agent, even beyond capacity (D.45, recorded as forced units).
+
+    Side effects: any pending offer withdrawn or current holder released; then
+    as a direct assignment. Raises NotPermitted, WorkItemTaken (item closed).
+    """
+    if not is_supervisor(actor):
+        raise NotPermitted()
+    with transaction.atomic():
+        item = _lock_item(workitem)
+        if item.status not in OPEN:
+            raise WorkItemTaken()
+        _withdraw(item, reason=f"force-assigned by {actor}")
+        _assign_now(item, agent, allow_exceed=True, summary=f"Force-assigned to agent {agent.pk} by {actor}",
+                    actor=actor.pk)
+    return item
+
+
+def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem:
+    """Put an offered or assigned item back in its queue (active → open), releasing capacity; re-routes.
+
+    Side effects: WorkItem, AgentProfile; conversation routed back to the queue.
+    Raises NotHandling.
+    """
+    with transaction.atomic():
+        item = _lock_item(workitem)
+        if item.status not in (WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED):
+            raise NotHandling()
+        _withdraw(item, reason=reason or "released")
+        _requeue(item)
+        item.save()
+        _diagnose(item, DiagnosticStage.TRANSFER, f"Released to the queue by {actor}" + (f": {reason}" if reason else ""))
+        crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
+    assignment_run(queue_ids=[item.queue_id])
+    return item
+
+
+def conversation_transfer(
+    *, conversation: Conversation, actor, to_queue: Queue | None = None, to_agent=None, note: str = ""
+) -> WorkItem:
+    """Transfer a conversation to another queue or straight to an agent (A.10, A.63, C.40).
+
+    To a queue: same queue type, the queue must be open; the item keeps its
+    skills and matching, skips pre-queue overflow (E.55) and is re-routed.
+    To an agent: assigned directly; an agent without capacity is refused
+    unless a supervisor transfers (then it is recorded as forced).
+    ``note`` becomes an internal note. Side effects: WorkItem, AgentProfile,
+    RoutingDiagnostic, the conversation routed/assigned, a note Message.
+    Raises InvalidTransfer, NoOpenWorkItem, QueueKindMismatch, QueueClosed, AgentAtCapacity.
+    """
+    if (to_queue is None) == (to_agent is None):
+        raise InvalidTransfer()
+    with transaction.atomic():
+        current = workitem_open_for(conversation)
+        if current is None:
+            raise NoOpenWorkItem()
+        item = _lock_item(current)
+        if to_queue is not None:
+            if to_queue.kind != item.queue.kind:
+                raise QueueKindMismatch()
+            if not is_open(to_queue.operating_hours, timezone.now()):
+                raise QueueClosed()
+        from_queue, from_agent = item.queue.name, item.agent_id
+        _withdraw(item, reason="transferred")
+        if to_queue is not None:
+            _requeue(item)
+            item.queue = to_queue
+            item.queued_at = timezone.now()
+            item.save()
+            _diagnose(item, DiagnosticStage.TRANSFER, f"Transferred from {from_queue} to {to_queue.name} by {actor}",
+                      from_agent=from_agent, actor=getattr(actor, "pk", None))
+            crm_services.conversation_route(conversation=item.conversation, queue_id=to_queue.pk)
+        else:
+            _assign_now(item, to_agent, allow_exceed=is_supervisor(actor),
+                        summary=f"Transferred to agent {to_agent.pk} by {actor}", from_agent=from_agent)
+        if note:
+            crm_services.note_add(conversation=item.conversation, author=actor, body=note)
+    if to_queue is not None:
+        assignment_run(queue_ids=[to_queue.pk])
+    return item
+
+
+def conversation_consult(*, conversation: Conversation, actor, consultant) -> Participant:
+    """Invite a colleague to consult on a conversation; consults use no capacity (D.45).
+
+    Side effects: Participant (role consult); after commit ``consult.requested`` to the consultant.
+    Raises NoOpenWorkItem.
+    """
+    with transaction.atomic():
+        item = workitem_open_for(conversation)
+        if item is None:
+            raise NoOpenWorkItem()
+        participant = Participant.objects.create(
+            workitem=item, agent=consultant, role=ParticipantRole.CONSULT, invited_by=actor
+        )
+        publish(events.consult_requested(item, consultant_id=consultant.pk, requested_by_id=actor.pk),
+                groups=events.agent_groups(consultant.pk))
+    return participant
+
+
+def conversation_end(*, conversation: Conversation, actor) -> WorkItem:
+    """End the work (active → wrap-up). Capacity is released now, after the work stream's
+    wrap-up block, or at close, per its wrap-up mode (D.47). Raises NotHandling."""
+    with transaction.atomic():
+        current = workitem_open_for(conversation)
+        if current is None or current.status != WorkItemStatus.ASSIGNED:
+            raise NotHandling()
+        item = _lock_item(current)
+        crm_services.conversation_status_set(conversation=item.conversation, status=ConversationStatus.WRAP_UP)
+        mode = item.work_stream.wrap_up_mode
+        if mode == WrapUpMode.NEVER:
+            capacity_release(item=item)
+        elif mode == WrapUpMode.CUSTOM:
+            item.wrap_up_release_at = timezone.now() + timedelta(seconds=item.work_stream.wrap_up_seconds)
+        item.save()
+    if mode == WrapUpMode.NEVER:
+        _run_for_agent(item.agent_id)
+    return item
+
+
+def conversation_park(*, conversation: Conversation, actor) -> WorkItem:
+    """Park an asynchronous conversation (active → waiting): capacity is released at once (E.66).
+    When the customer writes again ``conversation_enqueue`` re-routes it with affinity. Raises NotHandling."""
+    with transaction.atomic():
+        current = workitem_open_for(conversation)
+        if current is None or current.status != WorkItemStatus.ASSIGNED:
+            raise NotHandling()
+        item = _lock_item(current)
+        crm_services.conversation_status_set(conversation=item.conversation, status=ConversationStatus.WAITING)
+        capacity_release(item=item)
+        item.save()
+    _run_for_agent(item.agent_id)
+    return item
+
+
+def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "") -> WorkItem | None:
+    """Finish a conversation's work: close the conversation (if still open), complete (or, never
+    assigned, abandon) its item and release capacity. Idempotent: None when no open item is left.
+
+    Side effects: WorkItem, AgentProfile, the conversation closed via
+    ``crm.services.conversation_close``; runs an assignment cycle for the freed agent.
+    """
+    with transaction.atomic():
+        current = workitem_open_for(conversation)
+        if current is None:
+            try:
+                crm_services.conversation_close(conversation=conversation, actor=actor, reason=reason)
+            except ConversationClosed:
+                pass
+            return None
+        item = _lock_item(current)
+        agent_id = item.agent_id
+        _withdraw(item, reason="conversation closed")
+        now = timezone.now()
+        item.status = WorkItemStatus.COMPLETED if item.status == WorkItemStatus.ASSIGNED else WorkItemStatus.ABANDONED
+        item.completed_at = now
+        item.offer_expires_at = None
+        item.save()
+        if item.conversation.status != ConversationStatus.CLOSED:
+            crm_services.conversation_close(conversation=item.conversation, actor=actor, reason=reason)
+    _run_for_agent(agent_id)
+    return item
