@@ -1,0 +1,100 @@
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from channels_ingress.models import (
+    ChatFeedback,
+    CustomChannel,
+    EmailChannel,
+    IvrMenu,
+    IvrOption,
+    OperatingHours,
+    OutboundDelivery,
+    SmsChannel,
+    VoiceChannel,
+    WebChatChannel,
+)
+
+
+@admin.register(WebChatChannel)
+class WebChatChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "public_key", "is_active", "attachments_enabled", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "public_key"]
+    readonly_fields = ["embed_snippet"]
+    fieldsets = [
+        (None, {"fields": ["name", "public_key", "is_active", "embed_snippet"]}),
+        (_("Look"), {"fields": ["title", "subtitle", "greeting", "primary_colour", "text_colour", "position", "agent_name_mode"]}),
+        (_("Pre-chat survey"), {"fields": ["prechat_questions"]}),
+        (_("Security and limits"), {"fields": [
+            "allowed_origins", "attachments_enabled", "max_attachment_bytes", "blocked_extensions",
+            "max_message_chars", "visitor_messages_per_minute", "ip_messages_per_minute",
+        ]}),
+    ]
+
+    @admin.display(description=_("embed snippet"))
+    def embed_snippet(self, obj: WebChatChannel) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html(
+            "<code>&lt;script src=\"{}\" data-channel=\"{}\" async&gt;&lt;/script&gt;</code>",
+            "https://<this server>/static/channels_ingress/widget.js", obj.public_key,
+        )
+
+
+@admin.register(SmsChannel)
+class SmsChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone_number", "is_active", "api_base_url"]
+    search_fields = ["name", "phone_number"]
+
+
+class IvrOptionInline(admin.TabularInline):
+    model = IvrOption
+    fk_name = "menu"
+    extra = 1
+    fields = ["position", "dtmf", "speech_keywords", "label", "action", "queue", "skills", "priority", "answer_text", "submenu"]
+
+
+@admin.register(IvrMenu)
+class IvrMenuAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel"]
+    list_filter = ["channel"]
+    inlines = [IvrOptionInline]
+
+
+@admin.register(VoiceChannel)
+class VoiceChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone_number", "root_menu", "operating_hours", "is_active"]
+    search_fields = ["name", "phone_number"]
+
+
+@admin.register(OperatingHours)
+class OperatingHoursAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "opens_at", "closes_at"]
+
+
+@admin.register(EmailChannel)
+class EmailChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "address", "case_creation", "auto_acknowledge", "is_active"]
+    search_fields = ["name", "address"]
+
+
+@admin.register(CustomChannel)
+class CustomChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "webhook_url", "is_active"]
+    search_fields = ["name", "key"]
+
+
+@admin.register(OutboundDelivery)
+class OutboundDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["message", "channel_kind", "state", "attempts", "next_attempt_at", "sent_at"]
+    list_filter = ["state", "channel_kind"]
+    list_select_related = ["message"]
+    readonly_fields = [f.name for f in OutboundDelivery._meta.fields]
+
+
+@admin.register(ChatFeedback)
+class ChatFeedbackAdmin(admin.ModelAdmin):
+    list_display = ["conversation", "rating", "created_at"]
+    list_filter = ["rating"]
+    readonly_fields = ["conversation", "rating", "comment", "created_at"]
