@@ -1,0 +1,11 @@
+from django.urls import path
+
+from channels_ingress import views
+
+app_name = "channels_ingress"
+
+urlpatterns = [
+    path("demo/webchat/", views.demo_webchat, name="demo_webchat"),
+    path("webchat/<str:public_key>/attachments/", views.webchat_attachment_upload, name="webchat_upload"),
+    path("webchat/attachments/<str:ref>/", views.attachment_download, name="attachment"),
+]

@@ -1,0 +1,83 @@
+"""HTTP interface of the channels: provider webhooks, web chat uploads and the demo page (all thin)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
+
+from channels_ingress import selectors
+from channels_ingress.consumers import origin_allowed
+from channels_ingress.demo import DEMO_WEBCHAT_KEY
+from channels_ingress.exceptions import AttachmentRejected
+from channels_ingress.services import webchat
+
+
+def _json_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+@login_not_required
+@require_GET
+def demo_webchat(request: HttpRequest) -> HttpResponse:
+    """A fake shop page that embeds the widget, so anyone can play the customer."""
+    return render(request, "channels_ingress/demo_webchat.html", {"public_key": DEMO_WEBCHAT_KEY})
+
+
+def _cors(response: HttpResponse, origin: str) -> HttpResponse:
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Headers"] = "X-Visitor-Token"
+        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response["Vary"] = "Origin"
+    return response
+
+
+@login_not_required
+@csrf_exempt
+def webchat_attachment_upload(request: HttpRequest, public_key: str) -> HttpResponse:
+    """``POST`` one file (multipart field ``file``) with the visitor's token in ``X-Visitor-Token``.
+
+    Authenticated by the signed visitor token, not a cookie, hence no CSRF token.
+    """
+    channel = selectors.webchat_channel_get(public_key=public_key)
+    if channel is None:
+        return _json_error("unknown_channel", "Unknown chat channel.", 404)
+    origin = request.headers.get("Origin", "")
+    if origin and not origin_allowed(origin, channel):
+        return _json_error("origin_not_allowed", "This site may not use the chat.", 403)
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), origin)
+    if request.method != "POST":
+        return _cors(_json_error("method_not_allowed", "Use POST.", 405), origin)
+    visitor = webchat.visitor_from_token(channel=channel, token=request.headers.get("X-Visitor-Token", ""))
+    if visitor is None:
+        return _cors(_json_error("bad_token", "Start the chat before attaching files.", 403), origin)
+    if not request.content_type.startswith("multipart/form-data"):
+        return _cors(_json_error("unsupported_media_type", "Send the file as multipart/form-data.", 415), origin)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _cors(_json_error("invalid", "No file was sent.", 400), origin)
+    try:
+        stored = webchat.webchat_attachment_store(
+            visitor=visitor, upload=upload, name=upload.name, content_type=upload.content_type or ""
+        )
+    except AttachmentRejected as exc:
+        return _cors(_json_error(exc.code, exc.message, 422), origin)
+    return _cors(JsonResponse(stored, status=201), origin)
+
+
+@login_not_required
+@require_GET
+def attachment_download(request: HttpRequest, ref: str) -> HttpResponse:
+    """A file attached to a chat; the signed ref in the URL is the permission to read it."""
+    found = webchat.attachment_open(ref=ref)
+    if found is None:
+        raise Http404
+    handle, data = found
+    response = FileResponse(handle, as_attachment=True, filename=data["n"], content_type=data["t"])
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
