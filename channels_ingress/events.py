@@ -24,3 +24,16 @@ def visitor_conversation_created(*, conversation_id: int) -> Event:
 
 def messages_read(*, conversation_id: int, up_to_id: int) -> Event:
     return Event(type=MESSAGE_READ, data={"conversation_id": conversation_id, "up_to_id": up_to_id})
+
+
+MESSAGE_DELIVERY_CHANGED = "message.delivery_changed"
+
+
+def message_delivery_changed(*, message) -> Event:
+    return Event(
+        type=MESSAGE_DELIVERY_CHANGED,
+        data={
+            "message_id": message.pk, "conversation_id": message.conversation_id,
+            "delivery_status": message.delivery_status,
+        },
+    )

@@ -9,3 +9,8 @@ urlpatterns = [
     path("webchat/<str:public_key>/attachments/", views.webchat_attachment_upload, name="webchat_upload"),
     path("webchat/attachments/<str:ref>/", views.attachment_download, name="attachment"),
 ]
+
+urlpatterns += [
+    path("channels/twilio/sms/", views.twilio_sms, name="twilio_sms"),
+    path("channels/twilio/sms/status/", views.twilio_sms_status, name="twilio_sms_status"),
+]

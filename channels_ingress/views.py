@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from channels_ingress import selectors
+from channels_ingress.adapters import twilio
 from channels_ingress.consumers import origin_allowed
 from channels_ingress.demo import DEMO_WEBCHAT_KEY
-from channels_ingress.exceptions import AttachmentRejected
-from channels_ingress.services import webchat
+from channels_ingress.exceptions import AttachmentRejected, InvalidInput
+from channels_ingress.services import attachments, sms, webchat
+from crm.validators import normalize_phone
 
 
 def _json_error(code: str, message: str, status: int) -> JsonResponse:
@@ -73,7 +78,7 @@ def webchat_attachment_upload(request: HttpRequest, public_key: str) -> HttpResp
 @require_GET
 def attachment_download(request: HttpRequest, ref: str) -> HttpResponse:
     """A file attached to a chat; the signed ref in the URL is the permission to read it."""
-    found = webchat.attachment_open(ref=ref)
+    found = attachments.attachment_open(ref=ref)
     if found is None:
         raise Http404
     handle, data = found
@@ -81,3 +86,72 @@ def attachment_download(request: HttpRequest, ref: str) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+# --- Twilio webhooks -----------------------------------------------------------
+
+TWILIO_MAX_BODY_BYTES = 64 * 1024
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def _twiml(xml: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(xml, content_type="text/xml; charset=utf-8", status=status)
+
+
+def twilio_webhook(find_channel):
+    """Decorate a Twilio webhook view: POST form only, size-limited, channel found, signature valid.
+
+    ``find_channel(params)`` names the channel whose auth token signs the
+    request; a bad or missing ``X-Twilio-Signature`` answers 403 before
+    anything is stored.
+    """
+
+    def decorator(view):
+        @login_not_required
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method != "POST":
+                return _json_error("method_not_allowed", "Use POST.", 405)
+            if int(request.headers.get("Content-Length") or 0) > TWILIO_MAX_BODY_BYTES:
+                return _json_error("too_large", "The request body is too large.", 413)
+            if request.content_type != FORM_CONTENT_TYPE:
+                return _json_error("unsupported_media_type", f"Send {FORM_CONTENT_TYPE}.", 415)
+            params = {key: request.POST.get(key) for key in request.POST}
+            channel = find_channel(params)
+            if channel is None:
+                return _json_error("unknown_channel", "No channel has this number.", 404)
+            if not twilio.signature_valid(
+                auth_token=channel.auth_token, url=request.build_absolute_uri(), params=params,
+                signature=request.headers.get("X-Twilio-Signature", ""),
+            ):
+                return _json_error("bad_signature", "The X-Twilio-Signature is missing or wrong.", 403)
+            try:
+                return view(request, channel, params, *args, **kwargs)
+            except InvalidInput as exc:
+                return _json_error(exc.code, exc.message, 400)
+
+        return wrapper
+
+    return decorator
+
+
+def _number(params: dict[str, str], name: str) -> str:
+    try:
+        return normalize_phone(params.get(name) or "")
+    except ValidationError:
+        return ""
+
+
+@twilio_webhook(lambda params: selectors.sms_channel_for_number(number=_number(params, "To")))
+def twilio_sms(request, channel, params):
+    """Twilio Messaging webhook: store the SMS, answer empty TwiML (the agent replies later)."""
+    sms.sms_receive(channel=channel, params=params)
+    return _twiml(twilio.empty_messaging_response())
+
+
+@twilio_webhook(lambda params: selectors.sms_channel_for_number(number=_number(params, "From")))
+def twilio_sms_status(request, channel, params):
+    """Twilio status callback for a message we sent (our number is ``From``)."""
+    sms.sms_status_receive(params=params)
+    return HttpResponse(status=204)

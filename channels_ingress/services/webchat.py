@@ -5,14 +5,12 @@ from __future__ import annotations
 import mimetypes
 import re
 import secrets
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
 
@@ -21,6 +19,7 @@ from channels_ingress.choices import PrechatFieldType
 from channels_ingress.exceptions import AttachmentRejected, InvalidInput, MessageTooLong, NoLiveConversation, RateLimited
 from channels_ingress.models import ChatFeedback, WebChatChannel
 from channels_ingress.services import InboundMessage, inbound_receive, rate_limit_hit
+from channels_ingress.services.attachments import attachment_ref_read, attachment_save, safe_filename
 from contactcenter.realtime import groups, publish
 from crm import events as crm_events
 from crm.choices import ChannelKind, ConversationStatus, DeliveryStatus, MessageDirection, SenderKind
@@ -30,7 +29,6 @@ from crm.services import IngestResult, conversation_close
 from crm.validators import normalize_email
 
 VISITOR_SALT = "channels_ingress.webchat.visitor"
-ATTACHMENT_SALT = "channels_ingress.webchat.attachment"
 VISITOR_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 MAX_ATTACHMENTS_PER_MESSAGE = 5
 MAX_COMMENT_CHARS = 2000
@@ -122,11 +120,8 @@ def _attachments_resolve(channel: WebChatChannel, visitor: Visitor, refs: Any) -
         raise AttachmentRejected("Attachments are switched off for this chat.")
     attachments = []
     for ref in refs:
-        try:
-            data = signing.loads(str(ref), salt=ATTACHMENT_SALT)
-        except signing.BadSignature as exc:
-            raise AttachmentRejected("Unknown attachment.") from exc
-        if data.get("v") != visitor.visitor_id:
+        data = attachment_ref_read(ref=str(ref))
+        if data is None or data.get("o") != visitor.visitor_id:
             raise AttachmentRejected("Unknown attachment.")
         attachments.append(
             {
@@ -298,8 +293,8 @@ def webchat_attachment_store(*, visitor: Visitor, upload: File, name: str, conte
     channel = visitor.channel
     if not channel.attachments_enabled:
         raise AttachmentRejected("Attachments are switched off for this chat.")
-    safe_name = re.sub(r"[^A-Za-z0-9._-]+", "_", name or "file")[-100:].lstrip(".") or "file"
-    extension = safe_name.rpartition(".")[2].lower() if "." in safe_name else ""
+    name = safe_filename(name)
+    extension = name.rpartition(".")[2].lower() if "." in name else ""
     if extension in {ext.lower().lstrip(".") for ext in channel.blocked_extensions}:
         raise AttachmentRejected(f"Files of type .{extension} cannot be sent.")
     if upload.size > channel.max_attachment_bytes:
@@ -307,21 +302,8 @@ def webchat_attachment_store(*, visitor: Visitor, upload: File, name: str, conte
         raise AttachmentRejected(f"The file is larger than {limit_mb:.0f} MB.")
     if upload.size == 0:
         raise AttachmentRejected("The file is empty.")
-    content_type = (content_type or mimetypes.guess_type(safe_name)[0] or "application/octet-stream")[:100]
-    path = default_storage.save(f"webchat/{visitor.visitor_id}/{uuid.uuid4().hex}/{safe_name}", upload)
-    ref = signing.dumps(
-        {"v": visitor.visitor_id, "p": path, "n": safe_name, "s": upload.size, "t": content_type},
-        salt=ATTACHMENT_SALT, compress=True,
+    content_type = (content_type or mimetypes.guess_type(name)[0] or "application/octet-stream")[:100]
+    stored = attachment_save(
+        owner=visitor.visitor_id, name=name, content=upload, size=upload.size, content_type=content_type
     )
-    return {"ref": ref, "name": safe_name, "size": upload.size, "content_type": content_type}
-
-
-def attachment_open(*, ref: str) -> tuple[File, dict[str, Any]] | None:
-    """The stored file a signed attachment ref names, or None for a bad ref."""
-    try:
-        data = signing.loads(ref, salt=ATTACHMENT_SALT)
-    except signing.BadSignature:
-        return None
-    if not default_storage.exists(data["p"]):
-        return None
-    return default_storage.open(data["p"], "rb"), data
+    return {key: stored[key] for key in ("ref", "name", "size", "content_type")}
