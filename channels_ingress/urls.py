@@ -14,3 +14,10 @@ urlpatterns += [
     path("channels/twilio/sms/", views.twilio_sms, name="twilio_sms"),
     path("channels/twilio/sms/status/", views.twilio_sms_status, name="twilio_sms_status"),
 ]
+
+urlpatterns += [
+    path("channels/twilio/voice/", views.twilio_voice, name="twilio_voice"),
+    path("channels/twilio/voice/menu/<int:menu_id>/", views.twilio_voice_menu, name="twilio_voice_menu"),
+    path("channels/twilio/voice/recording/", views.twilio_voice_recording, name="twilio_voice_recording"),
+    path("channels/twilio/voice/transcription/", views.twilio_voice_transcription, name="twilio_voice_transcription"),
+]

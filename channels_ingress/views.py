@@ -11,12 +11,12 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from channels_ingress import selectors
+from channels_ingress import selectors, twiml
 from channels_ingress.adapters import twilio
 from channels_ingress.consumers import origin_allowed
 from channels_ingress.demo import DEMO_WEBCHAT_KEY
 from channels_ingress.exceptions import AttachmentRejected, InvalidInput
-from channels_ingress.services import attachments, sms, webchat
+from channels_ingress.services import attachments, sms, voice, webchat
 from crm.validators import normalize_phone
 
 
@@ -154,4 +154,46 @@ def twilio_sms(request, channel, params):
 def twilio_sms_status(request, channel, params):
     """Twilio status callback for a message we sent (our number is ``From``)."""
     sms.sms_status_receive(params=params)
+    return HttpResponse(status=204)
+
+
+def _voice_channel(params: dict[str, str]):
+    return selectors.voice_channel_for_number(number=_number(params, "To"))
+
+
+def _retry(request) -> int:
+    try:
+        return max(0, min(int(request.GET.get("retry", 0)), 10))
+    except ValueError:
+        return 0
+
+
+@twilio_webhook(_voice_channel)
+def twilio_voice(request, channel, params):
+    """Twilio Voice webhook for an incoming call: the IVR's first menu, or voicemail when closed."""
+    step = voice.voice_call_start(channel=channel, params=params)
+    return _twiml(twiml.call_start(channel, step))
+
+
+@twilio_webhook(_voice_channel)
+def twilio_voice_menu(request, channel, params, menu_id: int):
+    """The caller answered a menu (``Digits`` or ``SpeechResult``)."""
+    menu = channel.menus.filter(pk=menu_id).first()
+    if menu is None:
+        return _json_error("unknown_menu", "No such menu on this number.", 404)
+    step = voice.voice_menu_choice(channel=channel, menu=menu, params=params)
+    return _twiml(twiml.choice(channel, step, retry=_retry(request)))
+
+
+@twilio_webhook(_voice_channel)
+def twilio_voice_recording(request, channel, params):
+    """``<Record action>``: the voicemail is stored; the caller hears goodbye."""
+    voice.voice_recording_receive(channel=channel, params=params)
+    return _twiml(twiml.goodbye(channel))
+
+
+@twilio_webhook(_voice_channel)
+def twilio_voice_transcription(request, channel, params):
+    """``transcribeCallback``: the voicemail's transcript becomes a message."""
+    voice.voice_transcription_receive(channel=channel, params=params)
     return HttpResponse(status=204)
