@@ -21,3 +21,7 @@ urlpatterns += [
     path("channels/twilio/voice/recording/", views.twilio_voice_recording, name="twilio_voice_recording"),
     path("channels/twilio/voice/transcription/", views.twilio_voice_transcription, name="twilio_voice_transcription"),
 ]
+
+urlpatterns += [
+    path("channels/email/<int:channel_id>/inbound/", views.email_inbound, name="email_inbound"),
+]

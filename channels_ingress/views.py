@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -16,7 +17,7 @@ from channels_ingress.adapters import twilio
 from channels_ingress.consumers import origin_allowed
 from channels_ingress.demo import DEMO_WEBCHAT_KEY
 from channels_ingress.exceptions import AttachmentRejected, InvalidInput
-from channels_ingress.services import attachments, sms, voice, webchat
+from channels_ingress.services import attachments, email, sms, voice, webchat
 from crm.validators import normalize_phone
 
 
@@ -197,3 +198,49 @@ def twilio_voice_transcription(request, channel, params):
     """``transcribeCallback``: the voicemail's transcript becomes a message."""
     voice.voice_transcription_receive(channel=channel, params=params)
     return HttpResponse(status=204)
+
+
+# --- Email ------------------------------------------------------------------------
+
+MIME_CONTENT_TYPE = "message/rfc822"
+
+
+@login_not_required
+@csrf_exempt
+def email_inbound(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """A mail relay POSTs one raw message: ``message/rfc822`` body, or multipart form with a ``mime`` field.
+
+    Authenticated by ``Authorization: Bearer <the channel's inbound secret>``.
+    """
+    if request.method != "POST":
+        return _json_error("method_not_allowed", "Use POST.", 405)
+    channel = selectors.email_channel_get(channel_id=channel_id)
+    if channel is None:
+        return _json_error("unknown_channel", "No such mailbox.", 404)
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not hmac.compare_digest(secret.strip().encode(), channel.inbound_secret.encode()):
+        return _json_error("bad_secret", "The inbound secret is missing or wrong.", 403)
+    if int(request.headers.get("Content-Length") or 0) > channel.max_message_bytes:
+        return _json_error("too_large", "The message is larger than this mailbox accepts.", 413)
+    try:
+        if request.content_type == MIME_CONTENT_TYPE:
+            raw = request.body
+        elif request.content_type == "multipart/form-data":
+            upload = request.FILES.get("mime")
+            raw = upload.read() if upload is not None else request.POST.get("mime", "").encode()
+            if not raw:
+                return _json_error("invalid", "The form has no 'mime' field.", 400)
+        else:
+            return _json_error("unsupported_media_type", "Send message/rfc822 or multipart/form-data.", 415)
+    except RequestDataTooBig:
+        return _json_error("too_large", "The message is too large.", 413)
+    if len(raw) > channel.max_message_bytes:
+        return _json_error("too_large", "The message is larger than this mailbox accepts.", 413)
+    try:
+        outcome = email.email_receive(channel=channel, raw=raw)
+    except InvalidInput as exc:
+        return _json_error(exc.code, exc.message, 400)
+    body = {"status": outcome.status, "reason": outcome.reason}
+    if outcome.result is not None:
+        body.update(message_id=outcome.result.message.pk, conversation_id=outcome.result.conversation.pk)
+    return JsonResponse(body, status=202 if outcome.status == "stored" else 200)
