@@ -45,3 +45,9 @@ class DeliveryFailed(Exception):
     def __init__(self, message: str, *, retryable: bool = True):
         super().__init__(message)
         self.retryable = retryable
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status = 409
+    default_message = _("This Idempotency-Key was already used for a different message.")
