@@ -229,7 +229,7 @@ def webchat_messages_read(*, visitor: Visitor, up_to_id: int) -> int:
     """The visitor has seen replies up to ``up_to_id``: mark them read.
 
     Side effects: Message delivery status; after commit ``message.read`` to
-    the conversation's room. Returns how many messages changed.
+    the conversation's followers. Returns how many messages changed.
     """
     conversation = selectors.visitor_conversation_live(visitor_id=visitor.visitor_id)
     if conversation is None:
