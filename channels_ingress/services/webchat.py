@@ -33,6 +33,7 @@ VISITOR_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 MAX_ATTACHMENTS_PER_MESSAGE = 5
 MAX_COMMENT_CHARS = 2000
 MAX_PRECHAT_ANSWER_CHARS = 1000
+TYPING_INTERVAL_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,13 @@ def webchat_message_receive(
 
 
 def webchat_visitor_typing(*, visitor: Visitor) -> bool:
-    """Tell the agents of the visitor's live chat that the visitor is typing (ephemeral, not stored)."""
+    """Tell the agents of the visitor's live chat that the visitor is typing (ephemeral, not stored).
+
+    At most one signal per visitor every ``TYPING_INTERVAL_SECONDS``; extra
+    frames are dropped quietly. Returns whether a signal was published.
+    """
+    if rate_limit_hit(key=f"webchat:typing:{visitor.visitor_id}", limit=1, window_seconds=TYPING_INTERVAL_SECONDS):
+        return False
     conversation = selectors.visitor_conversation_live(visitor_id=visitor.visitor_id)
     if conversation is None:
         return False

@@ -249,3 +249,16 @@ async def test_visitor_typing_and_read_are_published_to_the_conversation(webchat
     assert (await database_sync_to_async(Message.objects.get)(pk=reply.pk)).delivery_status == "read"
     await socket.disconnect()
     await staff.disconnect()
+
+
+async def test_typing_signals_are_throttled(webchat_channel):
+    from channels_ingress.services.webchat import visitor_start, webchat_visitor_typing
+
+    socket, _, _ = await connect()
+    session = await ready(socket)
+    await socket.send_json_to({"type": "message", "client_id": "c0ffee-0010", "body": "hi", "prechat": PRECHAT})
+    await next_of(socket, "message.accepted")
+    visitor = await database_sync_to_async(visitor_start)(channel=webchat_channel, token=session["token"])
+    sent = [await database_sync_to_async(webchat_visitor_typing)(visitor=visitor) for _ in range(5)]
+    assert sent == [True, False, False, False, False]
+    await socket.disconnect()
