@@ -303,6 +303,14 @@ class EmailChannel(models.Model):
         _("acknowledgement"), default="Thank you for contacting us. We have received your message and will reply soon.",
     )
     max_message_bytes = models.PositiveIntegerField(_("max message size (bytes)"), default=10 * 1024 * 1024)
+    imap_host = models.CharField(
+        _("IMAP host"), max_length=253, blank=True, help_text=_("Set to poll this mailbox over IMAP every minute."),
+    )
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_use_ssl = models.BooleanField(_("IMAP over TLS"), default=True)
+    imap_username = models.CharField(_("IMAP user"), max_length=254, blank=True)
+    imap_password = models.CharField(_("IMAP password"), max_length=254, blank=True)
+    imap_folder = models.CharField(_("IMAP folder"), max_length=100, default="INBOX")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
 
+from channels_ingress.adapters import imap
 from channels_ingress.adapters.email import ParsedEmail, email_parse
 from channels_ingress.choices import CaseCreation
+from channels_ingress.exceptions import InvalidInput
 from channels_ingress.models import EmailChannel, OutboundDelivery
 from channels_ingress.services import InboundMessage, inbound_receive
 from channels_ingress.services.attachments import attachment_save
@@ -17,6 +20,8 @@ from crm.models import Case, Conversation, Message
 from crm.services import IngestResult, case_open_from_conversation, message_send
 
 MAX_ATTACHMENTS = 20
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,3 +136,27 @@ def email_receive(*, channel: EmailChannel, raw: bytes) -> EmailOutcome:
             on_ingested=link,
         )
     return EmailOutcome(status="stored" if result.created else "duplicate", result=result)
+
+
+def email_mailbox_poll(*, channel: EmailChannel) -> int:
+    """Read the mailbox's unseen messages over IMAP and receive each one; returns how many were stored.
+
+    Each message is marked seen after it is handled — a malformed one too, so
+    one bad message cannot block the mailbox; a crash before that leaves it
+    unseen and the next poll receives it again (Message-ID makes that safe).
+    Side effects: as ``email_receive`` per message; IMAP \\Seen flags.
+    """
+    stored = 0
+    with imap.mailbox(
+        host=channel.imap_host, port=channel.imap_port, use_ssl=channel.imap_use_ssl,
+        username=channel.imap_username, password=channel.imap_password, folder=channel.imap_folder,
+    ) as client:
+        for uid, raw in imap.unseen(client):
+            try:
+                outcome = email_receive(channel=channel, raw=raw[: channel.max_message_bytes])
+            except InvalidInput:
+                logger.warning("skipping malformed message %s in %s", uid, channel.address)
+            else:
+                stored += outcome.status == "stored"
+            imap.mark_seen(client, uid)
+    return stored
