@@ -1,7 +1,6 @@
 """Email in its wire format: raw RFC 5322 messages in, threaded replies out."""
 
 import pytest
-from django.core import mail
 
 from channels_ingress.choices import DeliveryState
 from channels_ingress.models import EmailChannel, OutboundDelivery

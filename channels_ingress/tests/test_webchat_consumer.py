@@ -1,7 +1,5 @@
 """The visitor socket over the real Redis channel layer, as the widget speaks it."""
 
-import asyncio
-
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -10,7 +8,7 @@ from channels_ingress.models import ChatFeedback, WebChatChannel
 from contactcenter.asgi import application
 from crm import services
 from crm.choices import ConversationStatus
-from crm.models import Contact, Conversation, Message
+from crm.models import Message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
