@@ -24,7 +24,7 @@ class WebChatChannelAdmin(admin.ModelAdmin):
     readonly_fields = ["embed_snippet"]
     fieldsets = [
         (None, {"fields": ["name", "public_key", "is_active", "embed_snippet"]}),
-        (_("Look"), {"fields": ["title", "subtitle", "greeting", "primary_colour", "text_colour", "position", "agent_name_mode"]}),
+        (_("Look"), {"fields": ["title", "subtitle", "greeting", "logo_url", "primary_colour", "text_colour", "position", "agent_name_mode"]}),
         (_("Pre-chat survey"), {"fields": ["prechat_questions"]}),
         (_("Security and limits"), {"fields": [
             "allowed_origins", "attachments_enabled", "max_attachment_bytes", "blocked_extensions",

@@ -110,6 +110,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             "title": channel.title,
             "subtitle": channel.subtitle,
             "greeting": channel.greeting,
+            "logo_url": channel.logo_url,
             "primary_colour": channel.primary_colour,
             "text_colour": channel.text_colour,
             "position": channel.position,

@@ -111,6 +111,7 @@ class WebChatChannel(models.Model):
     title = models.CharField(_("title"), max_length=100, default="Chat with us")
     subtitle = models.CharField(_("subtitle"), max_length=200, blank=True)
     greeting = models.CharField(_("greeting"), max_length=500, default="Hi! How can we help you today?")
+    logo_url = models.URLField(_("logo URL"), blank=True, help_text=_("A square image shown in the chat header."))
     primary_colour = models.CharField(_("primary colour"), max_length=7, default="#0b5cab", validators=[colour_validator])
     text_colour = models.CharField(_("text colour"), max_length=7, default="#ffffff", validators=[colour_validator])
     position = models.CharField(_("position"), max_length=16, choices=WidgetPosition.choices, default=WidgetPosition.BOTTOM_RIGHT)

@@ -11,7 +11,7 @@ from typing import Any
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from channels_ingress import events, selectors
@@ -24,8 +24,8 @@ from contactcenter.realtime import groups, publish
 from crm import events as crm_events
 from crm.choices import ChannelKind, ConversationStatus, DeliveryStatus, MessageDirection, SenderKind
 from crm.exceptions import ConversationClosed
-from crm.models import Conversation, Message
-from crm.services import IngestResult, conversation_close
+from crm.models import Contact, ContactIdentity, Conversation, Message
+from crm.services import IngestResult, contact_identity_add, conversation_close
 from crm.validators import normalize_email
 
 VISITOR_SALT = "channels_ingress.webchat.visitor"
@@ -147,7 +147,9 @@ def webchat_message_receive(
     Limits: message length, messages per visitor and per IP address per
     minute (counted in Redis), attachment refs issued to this visitor.
     ``client_id`` (the widget's id for the message) makes a resend after a
-    reconnect store nothing twice.
+    reconnect store nothing twice. A pre-chat email that belongs to a known
+    contact links the visitor to that contact, so the agent sees one
+    customer across channels.
 
     Side effects: as ``inbound_receive``; a new conversation also publishes
     ``conversation.created`` to the visitor's group so each of their tabs joins it.
@@ -180,20 +182,38 @@ def webchat_message_receive(
                 events.visitor_conversation_created(conversation_id=result.conversation.pk), groups=[visitor.group]
             )
 
-    return inbound_receive(
-        inbound=InboundMessage(
-            channel_kind=ChannelKind.WEBCHAT,
-            address=visitor.visitor_id,
-            body=body,
-            channel_ref=channel.public_key,
-            provider_message_id=provider_id,
-            attachments=attachments,
-            contact_defaults=defaults,
-            context=context,
-            metadata={"ip": ip_address} if ip_address else {},
-        ),
-        on_ingested=joined,
-    )
+    with transaction.atomic():
+        if defaults.get("email"):
+            _identity_link_by_email(visitor_id=visitor.visitor_id, email=defaults["email"])
+        return inbound_receive(
+            inbound=InboundMessage(
+                channel_kind=ChannelKind.WEBCHAT,
+                address=visitor.visitor_id,
+                body=body,
+                channel_ref=channel.public_key,
+                provider_message_id=provider_id,
+                attachments=attachments,
+                contact_defaults=defaults,
+                context=context,
+                metadata={"ip": ip_address} if ip_address else {},
+            ),
+            on_ingested=joined,
+        )
+
+
+def _identity_link_by_email(*, visitor_id: str, email: str) -> None:
+    """A new visitor who gives the email of a known contact chats as that contact (record identification)."""
+    if ContactIdentity.objects.filter(kind=ChannelKind.WEBCHAT, address=visitor_id).exists():
+        return
+    contact = Contact.objects.filter(email__iexact=email).order_by("id").first()
+    if contact is None:
+        return
+    try:
+        with transaction.atomic():
+            contact_identity_add(contact=contact, channel_kind=ChannelKind.WEBCHAT, address=visitor_id)
+    except IntegrityError:
+        # The visitor's other tab linked it a moment ago.
+        return
 
 
 def webchat_visitor_typing(*, visitor: Visitor) -> bool:

@@ -90,3 +90,20 @@ def test_upload_bad_input(client, webchat_channel):
 
 def test_bad_download_ref_is_404(client):
     assert client.get("/webchat/attachments/forged-ref/").status_code == 404
+
+
+def test_prechat_email_of_a_known_contact_links_the_chat_to_that_contact(webchat_channel):
+    from crm.models import Contact
+
+    known = Contact.objects.create(first_name="Dana", last_name="Reyes", email="dana@example.com")
+    visitor = webchat.visitor_start(channel=webchat_channel, token=None)
+    result = webchat.webchat_message_receive(
+        visitor=visitor, body="Hi again", prechat={"name": "Dana R", "email": "DANA@example.com"}
+    )
+    assert result.conversation.contact == known
+    assert Contact.objects.count() == 1
+    stranger = webchat.visitor_start(channel=webchat_channel, token=None)
+    other = webchat.webchat_message_receive(
+        visitor=stranger, body="Hello", prechat={"name": "Lee Park", "email": "lee@example.com"}
+    )
+    assert other.conversation.contact != known and other.conversation.contact.email == "lee@example.com"

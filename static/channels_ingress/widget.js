@@ -61,8 +61,9 @@
   var subtitle = el("p", { class: "ccw-subtitle" });
   var endButton = el("button", { type: "button", class: "ccw-link ccw-end", text: "End chat", hidden: "hidden" });
   var closeButton = el("button", { type: "button", class: "ccw-icon", "aria-label": "Minimise chat", text: "\u2013" });
+  var logo = el("img", { class: "ccw-logo", alt: "", hidden: "hidden" });
   var header = el("div", { class: "ccw-header" }, [
-    el("div", { class: "ccw-heading" }, [title, subtitle]), endButton, closeButton
+    logo, el("div", { class: "ccw-heading" }, [title, subtitle]), endButton, closeButton
   ]);
 
   var prechatForm = el("form", { class: "ccw-prechat", hidden: "hidden", novalidate: "novalidate" });
@@ -124,6 +125,7 @@
     state.config = config;
     title.textContent = config.title;
     subtitle.textContent = config.subtitle || "";
+    if (config.logo_url) { logo.src = config.logo_url; show(logo, true); }
     root.style.setProperty("--ccw-primary", config.primary_colour);
     root.style.setProperty("--ccw-on-primary", config.text_colour);
     root.className = "ccw-root ccw-" + config.position;
