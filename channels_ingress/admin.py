@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -16,8 +17,13 @@ from channels_ingress.models import (
 )
 
 
+class ChannelAdmin(admin.ModelAdmin):
+    # Webhook and provider URLs are https unless written otherwise.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
 @admin.register(WebChatChannel)
-class WebChatChannelAdmin(admin.ModelAdmin):
+class WebChatChannelAdmin(ChannelAdmin):
     list_display = ["name", "public_key", "is_active", "attachments_enabled", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "public_key"]
@@ -43,7 +49,7 @@ class WebChatChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(SmsChannel)
-class SmsChannelAdmin(admin.ModelAdmin):
+class SmsChannelAdmin(ChannelAdmin):
     list_display = ["name", "phone_number", "is_active", "api_base_url"]
     search_fields = ["name", "phone_number"]
 
@@ -63,7 +69,7 @@ class IvrMenuAdmin(admin.ModelAdmin):
 
 
 @admin.register(VoiceChannel)
-class VoiceChannelAdmin(admin.ModelAdmin):
+class VoiceChannelAdmin(ChannelAdmin):
     list_display = ["name", "phone_number", "root_menu", "operating_hours", "is_active"]
     search_fields = ["name", "phone_number"]
 
@@ -74,13 +80,13 @@ class OperatingHoursAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailChannel)
-class EmailChannelAdmin(admin.ModelAdmin):
+class EmailChannelAdmin(ChannelAdmin):
     list_display = ["name", "address", "case_creation", "auto_acknowledge", "is_active"]
     search_fields = ["name", "address"]
 
 
 @admin.register(CustomChannel)
-class CustomChannelAdmin(admin.ModelAdmin):
+class CustomChannelAdmin(ChannelAdmin):
     list_display = ["name", "key", "webhook_url", "is_active"]
     search_fields = ["name", "key"]
 

@@ -215,6 +215,8 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             Event(type=crm_events.MESSAGE_CREATED, id=message.pk, ts=message.created_at, data={"message": payload}).as_dict()
         )
+        if payload["direction"] == "outbound" and payload["delivery_status"] == "queued":
+            await database_sync_to_async(webchat.webchat_message_delivered)(visitor=self.visitor, message_id=message.pk)
 
     async def realtime_event(self, message):
         event = message["event"]

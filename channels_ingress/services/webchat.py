@@ -274,6 +274,28 @@ def webchat_messages_read(*, visitor: Visitor, up_to_id: int) -> int:
     return changed
 
 
+def webchat_message_delivered(*, visitor: Visitor, message_id: int) -> bool:
+    """A reply reached the visitor's widget: ``queued`` becomes ``delivered``.
+
+    Side effects: Message delivery status; after commit ``message.delivery_changed``.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_related("conversation")
+            .filter(
+                pk=message_id, direction=MessageDirection.OUTBOUND, delivery_status=DeliveryStatus.QUEUED,
+                conversation__identity__kind=ChannelKind.WEBCHAT, conversation__identity__address=visitor.visitor_id,
+            )
+            .first()
+        )
+        if message is None:
+            return False
+        Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.DELIVERED)
+        message.delivery_status = DeliveryStatus.DELIVERED
+        publish(events.message_delivery_changed(message=message), groups=crm_events.conversation_groups(message.conversation))
+    return True
+
+
 def webchat_end(*, visitor: Visitor, rating: int | None = None, comment: str = "") -> Conversation:
     """The visitor ends the chat, optionally rating it 1–5 with a comment (CSAT).
 

@@ -1,5 +1,7 @@
 """The visitor socket over the real Redis channel layer, as the widget speaks it."""
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -80,6 +82,12 @@ async def test_agent_reply_reaches_visitor_with_agent_first_name_and_typing(webc
     assert event["id"] == reply.pk
     assert event["data"]["message"]["sender_name"] == "Alice"
     assert event["data"]["message"]["body"] == "Let me check."
+    for _ in range(50):
+        status = (await database_sync_to_async(Message.objects.get)(pk=reply.pk)).delivery_status
+        if status == "delivered":
+            break
+        await asyncio.sleep(0.05)
+    assert status == "delivered"
 
     await database_sync_to_async(services.note_add)(conversation=conversation, author=agent, body="internal only")
     assert await socket.receive_nothing(timeout=0.5)
