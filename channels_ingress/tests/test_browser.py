@@ -91,3 +91,39 @@ def test_visitor_chats_agent_receives_and_replies_and_reload_shows_history(asgi_
     texts = page.locator(".ccw-log .ccw-text").all_inner_texts()
     assert texts == ["Hi, my order 4411 has not arrived", "It left our warehouse today."]
     agent_context.close()
+
+
+def test_visitor_attaches_a_file_rejected_file_gets_a_message_and_ends_with_a_rating(asgi_live_server, browser_page):
+    from channels_ingress.models import ChatFeedback
+
+    WebChatChannel.objects.create(name="Demo", public_key=DEMO_WEBCHAT_KEY, max_attachment_bytes=1024)
+    page = browser_page
+    page.goto(f"{asgi_live_server}/demo/webchat/")
+    page.click(".ccw-bubble")
+    page.fill("#ccw-q-name", "Dana Reyes")
+    page.fill("#ccw-q-email", "dana@example.com")
+    page.fill("#ccw-q-question", "Here is my receipt")
+    page.click(".ccw-prechat button[type=submit]")
+    page.wait_for_selector(".ccw-msg--mine[data-id]:not(.ccw-pending)")
+
+    page.set_input_files(".ccw-file", {"name": "setup.exe", "mimeType": "application/octet-stream", "buffer": b"MZ"})
+    page.wait_for_selector(".ccw-status:has-text('Files of type .exe cannot be sent.')")
+    page.set_input_files(".ccw-file", {"name": "big.pdf", "mimeType": "application/pdf", "buffer": b"x" * 2048})
+    page.wait_for_selector(".ccw-status:has-text('larger than')")
+    page.set_input_files(".ccw-file", {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"})
+    page.wait_for_selector(".ccw-chip:has-text('receipt.pdf')")
+    page.click(".ccw-composer .ccw-send")
+    link = page.wait_for_selector(".ccw-msg--mine a.ccw-file-link[href*='/webchat/attachments/']")
+    assert link.inner_text() == "receipt.pdf"
+    assert "/webchat/attachments/" in link.get_attribute("href")
+    stored = wait_for(lambda: Message.objects.filter(attachments__0__name="receipt.pdf").first())
+    assert stored.attachments[0]["size"] == 8
+
+    page.click(".ccw-end")
+    page.click("label[for=ccw-rate-5]")
+    page.fill(".ccw-csat textarea", "Very helpful")
+    page.click(".ccw-csat button[type=submit]")
+    page.wait_for_selector(".ccw-thanks:not([hidden])")
+    feedback = wait_for(lambda: ChatFeedback.objects.first())
+    assert (feedback.rating, feedback.comment) == (5, "Very helpful")
+    assert feedback.conversation.status == "closed"

@@ -73,7 +73,8 @@
 
   var input = el("textarea", { class: "ccw-input", rows: "2", "aria-label": "Message", placeholder: "Type your message…" });
   var fileInput = el("input", { type: "file", class: "ccw-file", "aria-label": "Attach a file" });
-  var attachLabel = el("button", { type: "button", class: "ccw-attach", "aria-label": "Attach a file", text: "\uD83D\uDCCE" });
+  var attachLabel = el("button", { type: "button", class: "ccw-attach", "aria-label": "Attach a file" });
+  attachLabel.innerHTML = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4L15.5 7.4"/></svg>';
   var sendButton = el("button", { type: "submit", class: "ccw-send", text: "Send" });
   var chips = el("div", { class: "ccw-chips" });
   var composer = el("form", { class: "ccw-composer", hidden: "hidden" }, [
@@ -195,7 +196,9 @@
     if (!mine) { node.appendChild(el("div", { class: "ccw-sender", text: message.sender_name || "Support" })); }
     if (message.body) { node.appendChild(el("div", { class: "ccw-text", text: message.body })); }
     (message.attachments || []).forEach(function (a) {
-      node.appendChild(el("a", { class: "ccw-file-link", href: base + a.url, target: "_blank", rel: "noopener", text: "\uD83D\uDCC4 " + a.name }));
+      node.appendChild(a.url
+        ? el("a", { class: "ccw-file-link", href: base + a.url, target: "_blank", rel: "noopener", text: a.name })
+        : el("span", { class: "ccw-file-link", text: a.name }));
     });
     if (mine) { node.appendChild(el("div", { class: "ccw-meta", text: message.delivery_status === "read" ? "Read" : "Sent" })); }
     return node;
@@ -297,7 +300,7 @@
     var frame = { type: "message", client_id: clientId, body: body, attachments: attachments.map(function (a) { return a.ref; }) };
     if (state.prechat && !state.prechatSent) { frame.prechat = state.prechat; }
     var node = el("div", { "data-client-id": clientId });
-    renderMessage({ id: "pending-" + clientId, sender_kind: "customer", body: body, attachments: attachments.map(function (a) { return { name: a.name, url: "#" }; }) }, node);
+    renderMessage({ id: "pending-" + clientId, sender_kind: "customer", body: body, attachments: attachments.map(function (a) { return { name: a.name, url: "" }; }) }, node);
     node.setAttribute("data-client-id", clientId);
     node.classList.add("ccw-pending");
     log.appendChild(node);
