@@ -4,6 +4,7 @@ import secrets
 import zoneinfo
 from datetime import datetime, time
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -177,7 +178,8 @@ class TwilioAccountMixin(models.Model):
     phone_number = models.CharField(_("phone number"), max_length=16, unique=True, validators=[validate_e164])
     account_sid = models.CharField(_("Twilio account SID"), max_length=64)
     auth_token = models.CharField(
-        _("Twilio auth token"), max_length=128, help_text=_("Verifies X-Twilio-Signature and authenticates REST calls.")
+        _("Twilio auth token"), max_length=128, blank=True,
+        help_text=_("Verifies X-Twilio-Signature and authenticates REST calls; empty: the TWILIO_AUTH_TOKEN setting."),
     )
     api_base_url = models.URLField(_("API base URL"), default="https://api.twilio.com")
     public_base_url = models.URLField(
@@ -188,6 +190,10 @@ class TwilioAccountMixin(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def signing_token(self) -> str:
+        return self.auth_token or settings.TWILIO_AUTH_TOKEN
 
 
 class SmsChannel(TwilioAccountMixin):

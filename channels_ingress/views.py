@@ -123,7 +123,7 @@ def twilio_webhook(find_channel):
             if channel is None:
                 return _json_error("unknown_channel", "No channel has this number.", 404)
             if not twilio.signature_valid(
-                auth_token=channel.auth_token, url=request.build_absolute_uri(), params=params,
+                auth_token=channel.signing_token, url=request.build_absolute_uri(), params=params,
                 signature=request.headers.get("X-Twilio-Signature", ""),
             ):
                 return _json_error("bad_signature", "The X-Twilio-Signature is missing or wrong.", 403)

@@ -121,7 +121,7 @@ def _send(delivery: OutboundDelivery) -> str:
 
             callback = channel.public_base_url.rstrip("/") + reverse("channels_ingress:twilio_sms_status")
         return twilio.sms_send(
-            api_base_url=channel.api_base_url, account_sid=channel.account_sid, auth_token=channel.auth_token,
+            api_base_url=channel.api_base_url, account_sid=channel.account_sid, auth_token=channel.signing_token,
             from_number=channel.phone_number, to_number=conversation.identity.address, body=message.body,
             media_urls=[a["url"] for a in message.attachments if str(a.get("url", "")).startswith("https://")],
             status_callback=callback,

@@ -173,3 +173,10 @@ def test_outbox_sweep_picks_up_replies_sent_without_a_delivery(client, sms_chann
         assert outbox_sweep() == 1
     assert OutboundDelivery.objects.get().message == reply and len(callbacks) == 1
     assert outbox_sweep() == 0
+
+
+def test_channel_without_its_own_token_uses_the_twilio_auth_token_setting(client, sms_channel, settings):
+    settings.TWILIO_AUTH_TOKEN = "project-wide-token"
+    SmsChannel.objects.filter(pk=sms_channel.pk).update(auth_token="")
+    assert post_signed(client, URL, inbound()).status_code == 403
+    assert post_signed(client, URL, inbound(), token="project-wide-token").status_code == 200
