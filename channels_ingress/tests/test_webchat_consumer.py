@@ -1,6 +1,7 @@
 """The visitor socket over the real Redis channel layer, as the widget speaks it."""
 
 import asyncio
+import uuid
 
 import pytest
 from channels.db import database_sync_to_async
@@ -191,13 +192,15 @@ async def test_per_visitor_rate_limit(webchat_channel):
 
 async def test_per_ip_rate_limit_spans_visitors(webchat_channel):
     await database_sync_to_async(WebChatChannel.objects.filter(pk=webchat_channel.pk).update)(ip_messages_per_minute=2)
+    # A fresh address each run: the counters live in Redis, which outlives the test database.
+    address = f"2001:db8::{uuid.uuid4().hex[:4]}"
     for n in range(2):
-        socket, _, _ = await connect(client=("203.0.113.9", 5000))
+        socket, _, _ = await connect(client=(address, 5000))
         await ready(socket)
         await socket.send_json_to({"type": "message", "client_id": f"c0ffee-20{n}0", "body": "hi", "prechat": PRECHAT})
         await next_of(socket, "message.accepted")
         await socket.disconnect()
-    socket, _, _ = await connect(client=("203.0.113.9", 5001))
+    socket, _, _ = await connect(client=(address, 5001))
     await ready(socket)
     await socket.send_json_to({"type": "message", "client_id": "c0ffee-2030", "body": "hi", "prechat": PRECHAT})
     assert (await next_of(socket, "error"))["data"]["code"] == "rate_limited"
