@@ -94,3 +94,22 @@ def visitor_message_payload(*, message: Message, channel: WebChatChannel) -> dic
         "delivery_status": message.delivery_status,
         "created_at": message.created_at.isoformat(),
     }
+
+
+def visitor_transcript(*, visitor_id: str, channel: WebChatChannel) -> str:
+    """The visitor's latest chat as plain text (their live one, or the one just ended)."""
+    conversation = (
+        Conversation.objects.filter(identity__kind=ChannelKind.WEBCHAT, identity__address=visitor_id)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if conversation is None:
+        return ""
+    lines = [f"{channel.title} — chat transcript", ""]
+    for message in _visitor_messages(visitor_id).filter(conversation=conversation).order_by("id")[:VISITOR_HISTORY_LIMIT]:
+        payload = visitor_message_payload(message=message, channel=channel)
+        who = "You" if message.sender_kind == SenderKind.CUSTOMER else payload["sender_name"]
+        stamp = message.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        files = "".join(f"\n    [file: {item['name']}]" for item in payload["attachments"])
+        lines.append(f"[{stamp}] {who}: {message.body}{files}")
+    return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ app_name = "channels_ingress"
 urlpatterns = [
     path("demo/webchat/", views.demo_webchat, name="demo_webchat"),
     path("webchat/<str:public_key>/attachments/", views.webchat_attachment_upload, name="webchat_upload"),
+    path("webchat/<str:public_key>/transcript/", views.webchat_transcript, name="webchat_transcript"),
     path("webchat/attachments/<str:ref>/", views.attachment_download, name="attachment"),
 ]
 

@@ -32,11 +32,12 @@ def demo_webchat(request: HttpRequest) -> HttpResponse:
     return render(request, "channels_ingress/demo_webchat.html", {"public_key": DEMO_WEBCHAT_KEY})
 
 
-def _cors(response: HttpResponse, origin: str) -> HttpResponse:
+def _cors(response: HttpResponse, origin: str, methods: str = "POST, OPTIONS") -> HttpResponse:
     if origin:
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Headers"] = "X-Visitor-Token"
-        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response["Access-Control-Allow-Methods"] = methods
+        response["Access-Control-Expose-Headers"] = "Content-Disposition"
         response["Vary"] = "Origin"
     return response
 
@@ -244,3 +245,29 @@ def email_inbound(request: HttpRequest, channel_id: int) -> HttpResponse:
     if outcome.result is not None:
         body.update(message_id=outcome.result.message.pk, conversation_id=outcome.result.conversation.pk)
     return JsonResponse(body, status=202 if outcome.status == "stored" else 200)
+
+
+@login_not_required
+@csrf_exempt
+def webchat_transcript(request: HttpRequest, public_key: str) -> HttpResponse:
+    """``GET`` the visitor's latest chat as a text file; the visitor token comes in ``X-Visitor-Token``."""
+    channel = selectors.webchat_channel_get(public_key=public_key)
+    if channel is None:
+        return _json_error("unknown_channel", "Unknown chat channel.", 404)
+    origin = request.headers.get("Origin", "")
+    if origin and not origin_allowed(origin, channel):
+        return _json_error("origin_not_allowed", "This site may not use the chat.", 403)
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), origin, methods="GET, OPTIONS")
+    if request.method != "GET":
+        return _cors(_json_error("method_not_allowed", "Use GET.", 405), origin)
+    visitor = webchat.visitor_from_token(channel=channel, token=request.headers.get("X-Visitor-Token", ""))
+    if visitor is None:
+        return _cors(_json_error("bad_token", "No chat to download.", 403), origin)
+    text = selectors.visitor_transcript(visitor_id=visitor.visitor_id, channel=channel)
+    if not text:
+        return _cors(_json_error("no_conversation", "No chat to download.", 404), origin)
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="chat-transcript.txt"'
+    response["Cache-Control"] = "no-store"
+    return _cors(response, origin, methods="GET, OPTIONS")

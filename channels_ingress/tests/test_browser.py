@@ -127,3 +127,9 @@ def test_visitor_attaches_a_file_rejected_file_gets_a_message_and_ends_with_a_ra
     feedback = wait_for(lambda: ChatFeedback.objects.first())
     assert (feedback.rating, feedback.comment) == (5, "Very helpful")
     assert feedback.conversation.status == "closed"
+    with page.expect_download() as download_info:
+        page.click(".ccw-transcript")
+    download = download_info.value
+    assert download.suggested_filename == "chat-transcript.txt"
+    with open(download.path(), encoding="utf-8") as transcript:
+        assert "You: Here is my receipt" in transcript.read()

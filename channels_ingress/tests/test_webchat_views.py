@@ -107,3 +107,25 @@ def test_prechat_email_of_a_known_contact_links_the_chat_to_that_contact(webchat
         visitor=stranger, body="Hello", prechat={"name": "Lee Park", "email": "lee@example.com"}
     )
     assert other.conversation.contact != known and other.conversation.contact.email == "lee@example.com"
+
+
+def test_transcript_download_has_the_visitors_latest_chat_without_notes(client, webchat_channel, agent):
+    from crm import services as crm_services
+
+    visitor = webchat.visitor_start(channel=webchat_channel, token=None)
+    result = webchat.webchat_message_receive(visitor=visitor, body="Is the X200 in stock?", prechat={"name": "Dana", "email": "d@example.com"})
+    crm_services.message_send(conversation=result.conversation, sender=agent, body="Yes, 4 left.")
+    crm_services.note_add(conversation=result.conversation, author=agent, body="secret note")
+    webchat.webchat_end(visitor=visitor, rating=5)
+
+    response = client.get("/webchat/shop-chat-key/transcript/", headers={"X-Visitor-Token": visitor.token})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="chat-transcript.txt"'
+    text = response.content.decode()
+    assert "You: Is the X200 in stock?" in text and "Alice: Yes, 4 left." in text
+    assert "secret note" not in text and "closed" not in text
+
+    other = webchat.visitor_start(channel=webchat_channel, token=None)
+    assert client.get("/webchat/shop-chat-key/transcript/", headers={"X-Visitor-Token": other.token}).status_code == 404
+    assert client.get("/webchat/shop-chat-key/transcript/", headers={"X-Visitor-Token": "forged"}).status_code == 403
+    assert client.get("/webchat/nope/transcript/").status_code == 404

@@ -99,7 +99,8 @@
 
   var thanks = el("div", { class: "ccw-thanks", hidden: "hidden" }, [
     el("p", { text: "Thank you! The chat has ended." }),
-    el("button", { type: "button", class: "ccw-send ccw-restart", text: "Start a new chat" })
+    el("button", { type: "button", class: "ccw-send ccw-restart", text: "Start a new chat" }),
+    el("p", {}, [el("button", { type: "button", class: "ccw-link ccw-transcript", text: "Download the transcript" })])
   ]);
 
   var panel = el("div", { class: "ccw-panel", role: "dialog", "aria-labelledby": "ccw-title", hidden: "hidden" }, [
@@ -380,6 +381,21 @@
     state.lastId = 0;
     csatForm.reset();
     view((state.config.prechat || []).length ? "prechat" : "chat");
+  });
+
+  thanks.querySelector(".ccw-transcript").addEventListener("click", function () {
+    fetch(base + "/webchat/" + encodeURIComponent(key) + "/transcript/", { headers: { "X-Visitor-Token": state.token || "" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("transcript"); }
+        return response.blob();
+      })
+      .then(function (blob) {
+        var link = el("a", { href: URL.createObjectURL(blob), download: "chat-transcript.txt" });
+        document.body.appendChild(link);
+        link.click();
+        window.setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+      })
+      .catch(function () { setStatus("The transcript could not be downloaded."); });
   });
 
   // --- Open / close ----------------------------------------------------------------
