@@ -30,7 +30,10 @@ class WebChatChannelAdmin(ChannelAdmin):
     readonly_fields = ["embed_snippet"]
     fieldsets = [
         (None, {"fields": ["name", "public_key", "is_active", "embed_snippet"]}),
-        (_("Look"), {"fields": ["title", "subtitle", "greeting", "logo_url", "primary_colour", "text_colour", "position", "agent_name_mode"]}),
+        (_("Look"), {"fields": [
+            "title", "subtitle", "greeting", "logo_url", "primary_colour", "text_colour", "position",
+            "agent_name_mode",
+        ]}),
         (_("Pre-chat survey"), {"fields": ["prechat_questions"]}),
         (_("Security and limits"), {"fields": [
             "allowed_origins", "attachments_enabled", "max_attachment_bytes", "blocked_extensions",
@@ -58,7 +61,10 @@ class IvrOptionInline(admin.TabularInline):
     model = IvrOption
     fk_name = "menu"
     extra = 1
-    fields = ["position", "dtmf", "speech_keywords", "label", "action", "queue", "skills", "priority", "answer_text", "submenu"]
+    fields = [
+        "position", "dtmf", "speech_keywords", "label", "action", "queue", "skills", "priority", "answer_text",
+        "submenu",
+    ]
 
 
 @admin.register(IvrMenu)

@@ -194,7 +194,8 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         await self.send_message(result.message)
 
     async def error(self, code: str, message: str, client_id=None) -> None:
-        await self.send_json(Event(type="error", data={"code": code, "message": message, "client_id": client_id}).as_dict())
+        data = {"code": code, "message": message, "client_id": client_id}
+        await self.send_json(Event(type="error", data=data).as_dict())
 
     async def replay(self, last_id: int) -> None:
         if self.conversation_id is None:
@@ -213,7 +214,9 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             message=message, channel=self.channel_obj
         )
         await self.send_json(
-            Event(type=crm_events.MESSAGE_CREATED, id=message.pk, ts=message.created_at, data={"message": payload}).as_dict()
+            Event(
+                type=crm_events.MESSAGE_CREATED, id=message.pk, ts=message.created_at, data={"message": payload}
+            ).as_dict()
         )
         if payload["direction"] == "outbound" and payload["delivery_status"] == "queued":
             await database_sync_to_async(webchat.webchat_message_delivered)(visitor=self.visitor, message_id=message.pk)

@@ -48,7 +48,9 @@ def seed(stdout) -> None:
     )
     hours, _ = OperatingHours.objects.get_or_create(
         name="Northwind support hours",
-        defaults={"time_zone": "America/New_York", "weekdays": [0, 1, 2, 3, 4], "opens_at": time(8), "closes_at": time(20)},
+        defaults={
+            "time_zone": "America/New_York", "weekdays": [0, 1, 2, 3, 4], "opens_at": time(8), "closes_at": time(20),
+        },
     )
     voice, created = VoiceChannel.objects.get_or_create(
         phone_number=DEMO_VOICE_NUMBER,

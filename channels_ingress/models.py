@@ -113,9 +113,13 @@ class WebChatChannel(models.Model):
     subtitle = models.CharField(_("subtitle"), max_length=200, blank=True)
     greeting = models.CharField(_("greeting"), max_length=500, default="Hi! How can we help you today?")
     logo_url = models.URLField(_("logo URL"), blank=True, help_text=_("A square image shown in the chat header."))
-    primary_colour = models.CharField(_("primary colour"), max_length=7, default="#0b5cab", validators=[colour_validator])
+    primary_colour = models.CharField(
+        _("primary colour"), max_length=7, default="#0b5cab", validators=[colour_validator]
+    )
     text_colour = models.CharField(_("text colour"), max_length=7, default="#ffffff", validators=[colour_validator])
-    position = models.CharField(_("position"), max_length=16, choices=WidgetPosition.choices, default=WidgetPosition.BOTTOM_RIGHT)
+    position = models.CharField(
+        _("position"), max_length=16, choices=WidgetPosition.choices, default=WidgetPosition.BOTTOM_RIGHT
+    )
     agent_name_mode = models.CharField(
         _("agent name shown"), max_length=16, choices=AgentNameMode.choices, default=AgentNameMode.FIRST_NAME
     )
@@ -128,7 +132,9 @@ class WebChatChannel(models.Model):
         help_text=_("Origins allowed to embed the widget, e.g. https://www.example.com. Empty: this site only."),
     )
     attachments_enabled = models.BooleanField(_("customers may attach files"), default=True)
-    max_attachment_bytes = models.PositiveIntegerField(_("max attachment size (bytes)"), default=DEFAULT_MAX_ATTACHMENT_BYTES)
+    max_attachment_bytes = models.PositiveIntegerField(
+        _("max attachment size (bytes)"), default=DEFAULT_MAX_ATTACHMENT_BYTES
+    )
     blocked_extensions = ArrayField(models.CharField(max_length=16), default=list, blank=True)
     max_message_chars = models.PositiveIntegerField(
         _("max message length"), default=4000, validators=[MinValueValidator(1), MaxValueValidator(20000)]
@@ -218,7 +224,9 @@ class VoiceChannel(TwilioAccountMixin):
         "IvrMenu", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         help_text=_("The menu a caller hears first."),
     )
-    operating_hours = models.ForeignKey(OperatingHours, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    operating_hours = models.ForeignKey(
+        OperatingHours, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     closed_message = models.CharField(
         _("message outside operating hours"), max_length=500,
         default="We are closed right now. Please leave a message after the tone and we will call you back.",
@@ -241,7 +249,9 @@ class IvrMenu(models.Model):
     channel = models.ForeignKey(VoiceChannel, on_delete=models.CASCADE, related_name="menus")
     name = models.CharField(_("name"), max_length=100)
     prompt = models.TextField(_("prompt"), help_text=_("Spoken with <Say> before listening for an answer."))
-    timeout_seconds = models.PositiveSmallIntegerField(_("timeout (seconds)"), default=5, validators=[MaxValueValidator(60)])
+    timeout_seconds = models.PositiveSmallIntegerField(
+        _("timeout (seconds)"), default=5, validators=[MaxValueValidator(60)]
+    )
 
     class Meta:
         verbose_name = _("IVR menu")

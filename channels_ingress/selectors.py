@@ -106,7 +106,8 @@ def visitor_transcript(*, visitor_id: str, channel: WebChatChannel) -> str:
     if conversation is None:
         return ""
     lines = [f"{channel.title} — chat transcript", ""]
-    for message in _visitor_messages(visitor_id).filter(conversation=conversation).order_by("id")[:VISITOR_HISTORY_LIMIT]:
+    messages = _visitor_messages(visitor_id).filter(conversation=conversation).order_by("id")
+    for message in messages[:VISITOR_HISTORY_LIMIT]:
         payload = visitor_message_payload(message=message, channel=channel)
         who = "You" if message.sender_kind == SenderKind.CUSTOMER else payload["sender_name"]
         stamp = message.created_at.strftime("%Y-%m-%d %H:%M UTC")

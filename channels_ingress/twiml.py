@@ -17,7 +17,9 @@ def _say(node, channel: VoiceChannel, text: str) -> None:
     node.say(text, voice=channel.voice, language=channel.language)
 
 
-def menu(channel: VoiceChannel, ivr_menu: IvrMenu, *, retry: int = 0, response: VoiceResponse | None = None) -> VoiceResponse:
+def menu(
+    channel: VoiceChannel, ivr_menu: IvrMenu, *, retry: int = 0, response: VoiceResponse | None = None
+) -> VoiceResponse:
     response = response or VoiceResponse()
     options = list(ivr_menu.options.all())
     action = reverse("channels_ingress:twilio_voice_menu", args=[ivr_menu.pk]) + f"?retry={retry}"
@@ -59,7 +61,8 @@ def choice(channel: VoiceChannel, step: CallStep, *, retry: int) -> str:
     response = VoiceResponse()
     if option is None:
         if retry + 1 >= MAX_MENU_RETRIES:
-            return str(voicemail(channel, "Sorry, I could not understand. Please leave a message after the tone.", response))
+            prompt = "Sorry, I could not understand. Please leave a message after the tone."
+            return str(voicemail(channel, prompt, response))
         _say(response, channel, "Sorry, I did not get that.")
         return str(menu(channel, step.menu, retry=retry + 1, response=response))
     if option.action == IvrAction.QUEUE:

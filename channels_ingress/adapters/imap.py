@@ -11,7 +11,9 @@ MAX_PER_POLL = 100
 
 
 @contextmanager
-def mailbox(*, host: str, port: int, use_ssl: bool, username: str, password: str, folder: str) -> Iterator[imaplib.IMAP4]:
+def mailbox(
+    *, host: str, port: int, use_ssl: bool, username: str, password: str, folder: str
+) -> Iterator[imaplib.IMAP4]:
     client_class = imaplib.IMAP4_SSL if use_ssl else imaplib.IMAP4
     client = client_class(host, port, timeout=TIMEOUT_SECONDS)
     try:

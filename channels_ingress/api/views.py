@@ -67,7 +67,9 @@ class ChannelMessageCreate(APIView):
             )
         serializer = ChannelMessageInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = custom.custom_message_receive(channel=channel, idempotency_key=idempotency_key, **serializer.validated_data)
+        result = custom.custom_message_receive(
+            channel=channel, idempotency_key=idempotency_key, **serializer.validated_data
+        )
         out = ChannelMessageOutSerializer(
             {"message_id": result.message.pk, "conversation_id": result.conversation.pk, "created": result.created}
         )

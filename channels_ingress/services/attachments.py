@@ -28,7 +28,9 @@ def attachment_save(*, owner: str, name: str, content: File | bytes, size: int, 
     if isinstance(content, bytes):
         content = ContentFile(content)
     path = default_storage.save(f"channels/{owner}/{uuid.uuid4().hex}/{name}", content)
-    ref = signing.dumps({"o": owner, "p": path, "n": name, "s": size, "t": content_type}, salt=ATTACHMENT_SALT, compress=True)
+    ref = signing.dumps(
+        {"o": owner, "p": path, "n": name, "s": size, "t": content_type}, salt=ATTACHMENT_SALT, compress=True
+    )
     return {
         "ref": ref, "name": name, "size": size, "content_type": content_type, "path": path,
         "url": reverse("channels_ingress:attachment", args=[ref]),

@@ -18,7 +18,9 @@ from crm.services import IngestResult
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-def custom_signature_valid(*, channel: CustomChannel, timestamp: str, signature: str, body: bytes, now: float | None = None) -> bool:
+def custom_signature_valid(
+    *, channel: CustomChannel, timestamp: str, signature: str, body: bytes, now: float | None = None
+) -> bool:
     """``X-Signature: sha256=<hex>`` of HMAC-SHA256(secret, timestamp + "." + body), within the tolerance."""
     try:
         sent_at = int(timestamp)
@@ -49,7 +51,8 @@ def custom_message_receive(
     """
     provider_id = f"{channel.key}:{idempotency_key}"
     existing = Message.objects.filter(channel_kind=ChannelKind.CUSTOM, provider_message_id=provider_id).first()
-    if existing is not None and (existing.body != body or existing.conversation.identity.address != f"{channel.key}:{sender}"):
+    address = f"{channel.key}:{sender}"
+    if existing is not None and (existing.body != body or existing.conversation.identity.address != address):
         raise IdempotencyKeyReused()
     first, _sep, last = sender_name.partition(" ")
     defaults = {"first_name": first[:100], "last_name": last[:100]} if sender_name else {}
@@ -58,7 +61,7 @@ def custom_message_receive(
     return inbound_receive(
         inbound=InboundMessage(
             channel_kind=ChannelKind.CUSTOM,
-            address=f"{channel.key}:{sender}",
+            address=address,
             body=body,
             channel_ref=channel.key,
             provider_message_id=provider_id,

@@ -156,7 +156,9 @@ def custom_webhook_post(*, channel: CustomChannel, message: Message) -> str:
                 "conversation_id": message.conversation_id,
                 "recipient": message.conversation.identity.address,
                 "body": message.body,
-                "attachments": [{k: a.get(k) for k in ("name", "size", "content_type", "url")} for a in message.attachments],
+                "attachments": [
+                    {k: a.get(k) for k in ("name", "size", "content_type", "url")} for a in message.attachments
+                ],
                 "sender_kind": message.sender_kind,
                 "sender_name": agent_display_name(user=message.sender_user, mode="first_name"),
                 "created_at": message.created_at.isoformat(),
@@ -208,7 +210,9 @@ def delivery_attempt(*, delivery_id: int) -> AttemptOutcome | None:
     except DeliveryFailed as exc:
         error, retryable = str(exc), exc.retryable
     with transaction.atomic():
-        delivery = OutboundDelivery.objects.select_for_update().select_related("message__conversation").get(pk=delivery.pk)
+        delivery = (
+            OutboundDelivery.objects.select_for_update().select_related("message__conversation").get(pk=delivery.pk)
+        )
         if delivery.state != DeliveryState.PENDING:
             return AttemptOutcome(delivery)
         delivery.attempts += 1

@@ -16,7 +16,13 @@ from django.urls import reverse
 
 from channels_ingress import events, selectors
 from channels_ingress.choices import PrechatFieldType
-from channels_ingress.exceptions import AttachmentRejected, InvalidInput, MessageTooLong, NoLiveConversation, RateLimited
+from channels_ingress.exceptions import (
+    AttachmentRejected,
+    InvalidInput,
+    MessageTooLong,
+    NoLiveConversation,
+    RateLimited,
+)
 from channels_ingress.models import ChatFeedback, WebChatChannel
 from channels_ingress.services import InboundMessage, inbound_receive, rate_limit_hit
 from channels_ingress.services.attachments import attachment_ref_read, attachment_save, safe_filename
@@ -292,7 +298,10 @@ def webchat_message_delivered(*, visitor: Visitor, message_id: int) -> bool:
             return False
         Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.DELIVERED)
         message.delivery_status = DeliveryStatus.DELIVERED
-        publish(events.message_delivery_changed(message=message), groups=crm_events.conversation_groups(message.conversation))
+        publish(
+            events.message_delivery_changed(message=message),
+            groups=crm_events.conversation_groups(message.conversation),
+        )
     return True
 
 
