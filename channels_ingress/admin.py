@@ -39,6 +39,7 @@ class WebChatChannelAdmin(ChannelAdmin):
             "allowed_origins", "attachments_enabled", "max_attachment_bytes", "blocked_extensions",
             "max_message_chars", "visitor_messages_per_minute", "ip_messages_per_minute",
         ]}),
+        (_("Authenticated chat"), {"fields": ["auth_public_key", "auth_issuer", "auth_key_id"]}),
     ]
 
     @admin.display(description=_("embed snippet"))

@@ -8,7 +8,10 @@ Protocol, JSON frames both ways:
   ``last_id`` — a reload or a dropped connection loses nothing;
 * the widget sends ``message`` (``body``, ``client_id``, optional ``prechat``
   and ``attachments``), ``typing``, ``read`` (``last_id``), ``resume``
-  (``last_id``) and ``end`` (optional ``rating`` 1–5 and ``comment``);
+  (``last_id``), ``end`` (optional ``rating`` 1–5 and ``comment``) and, for a
+  signed-in customer, ``authenticate`` (``token``: the site's RS256 JWT),
+  after which the socket belongs to that customer and starts over with a new
+  ``session.ready``; an invalid token gets an ``authentication_failed`` error;
 * the server pushes ``message.created`` (with the message), ``message.accepted``
   (the stored id of the visitor's own message), ``typing.started``,
   ``conversation.ended`` and ``error`` (``code``, ``message``).
@@ -40,6 +43,7 @@ from crm.choices import ConversationStatus, SenderKind
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_UNKNOWN_CHANNEL = 4404
 MAX_FRAME_BYTES = 64 * 1024
+MAX_JWT_CHARS = 16 * 1024
 
 
 def origin_allowed(origin: str, channel) -> bool:
@@ -83,6 +87,11 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         self.ip = client_ip(self.scope)
         self.sent_ids: deque[int] = deque(maxlen=2000)
         self.joined: set[str] = set()
+        await self.accept()
+        await self.start_session(last_id=_int_or_none((query.get("last_id") or ["0"])[0]) or 0)
+
+    async def start_session(self, *, last_id: int) -> None:
+        """Join the visitor's groups, say ``session.ready`` and replay their live chat after ``last_id``."""
         await self._join(self.visitor.group)
         conversation = await database_sync_to_async(selectors.visitor_conversation_live)(
             visitor_id=self.visitor.visitor_id
@@ -90,19 +99,21 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
         self.conversation_id = conversation.pk if conversation else None
         if conversation:
             await self._join(groups.conversation(conversation.pk))
-        await self.accept()
         await self.send_json(
             Event(
                 type="session.ready",
                 data={
-                    "token": self.visitor.token,
+                    # A signed-in customer proves who they are with the site's
+                    # token each time; no bearer token of ours is handed out.
+                    "token": self.visitor.token or None,
+                    "authenticated": self.visitor.auth is not None,
                     "config": self._config(),
                     "conversation": {"id": conversation.pk, "status": conversation.status} if conversation else None,
                 },
             ).as_dict()
         )
         if conversation:
-            await self.replay(_int_or_none((query.get("last_id") or ["0"])[0]) or 0)
+            await self.replay(last_id)
 
     def _config(self) -> dict:
         channel = self.channel_obj
@@ -119,6 +130,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
             "max_attachment_bytes": channel.max_attachment_bytes,
             "blocked_extensions": channel.blocked_extensions,
             "max_message_chars": channel.max_message_chars,
+            "sign_in": bool(channel.auth_public_key),
         }
 
     async def _join(self, group: str) -> None:
@@ -155,6 +167,8 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
                 last_id = _int_or_none(content.get("last_id"))
                 if last_id is not None:
                     await database_sync_to_async(webchat.webchat_messages_read)(visitor=self.visitor, up_to_id=last_id)
+            elif kind == "authenticate":
+                await self.on_authenticate(content)
             elif kind == "resume":
                 await self.replay(_int_or_none(content.get("last_id")) or 0)
             elif kind == "end":
@@ -169,6 +183,20 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
                 await self.error("invalid", "Unsupported frame.")
         except DomainError as exc:
             await self.error(exc.code, exc.message, client_id=content.get("client_id"))
+
+    async def on_authenticate(self, content: dict) -> None:
+        """Switch this socket to the signed-in customer the JWT names, then start over with their chat."""
+        token = content.get("token")
+        if not isinstance(token, str) or not token or len(token) > MAX_JWT_CHARS:
+            await self.error("authentication_failed", "Send the sign-in token as a string.")
+            return
+        visitor = await database_sync_to_async(webchat.visitor_authenticate)(channel=self.channel_obj, token=token)
+        for group in list(self.joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined.clear()
+        self.sent_ids.clear()
+        self.visitor = visitor
+        await self.start_session(last_id=0)
 
     async def on_message(self, content: dict) -> None:
         body = content.get("body", "")

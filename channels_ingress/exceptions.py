@@ -9,6 +9,12 @@ class ChannelUnavailable(DomainError):
     default_message = _("This channel does not exist or is switched off.")
 
 
+class ChatAuthenticationFailed(DomainError):
+    code = "authentication_failed"
+    status = 401
+    default_message = _("The sign-in token is not valid.")
+
+
 class RateLimited(DomainError):
     code = "rate_limited"
     status = 429

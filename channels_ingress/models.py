@@ -141,6 +141,14 @@ class WebChatChannel(models.Model):
     )
     visitor_messages_per_minute = models.PositiveIntegerField(_("messages per visitor per minute"), default=20)
     ip_messages_per_minute = models.PositiveIntegerField(_("messages per IP address per minute"), default=60)
+    auth_public_key = models.TextField(
+        _("sign-in public key (PEM)"), blank=True,
+        help_text=_("RSA public key that verifies the RS256 tokens of signed-in customers (authenticated chat)."),
+    )
+    auth_issuer = models.CharField(_("sign-in token issuer"), max_length=200, blank=True)
+    auth_key_id = models.CharField(
+        _("sign-in key id"), max_length=100, blank=True, help_text=_("When set, tokens must carry this 'kid'.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -149,6 +157,18 @@ class WebChatChannel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.auth_public_key:
+            from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+            try:
+                key = load_pem_public_key(self.auth_public_key.strip().encode())
+            except ValueError as exc:
+                raise ValidationError({"auth_public_key": _("Paste an RSA public key in PEM format.")}) from exc
+            if not isinstance(key, RSAPublicKey):
+                raise ValidationError({"auth_public_key": _("Paste an RSA public key in PEM format.")})
 
     def save(self, *args, **kwargs):
         if not self.pk and not self.blocked_extensions:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import mimetypes
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
+
+import jwt
 
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -18,6 +22,7 @@ from channels_ingress import events, selectors
 from channels_ingress.choices import PrechatFieldType
 from channels_ingress.exceptions import (
     AttachmentRejected,
+    ChatAuthenticationFailed,
     InvalidInput,
     MessageTooLong,
     NoLiveConversation,
@@ -40,13 +45,18 @@ MAX_ATTACHMENTS_PER_MESSAGE = 5
 MAX_COMMENT_CHARS = 2000
 MAX_PRECHAT_ANSWER_CHARS = 1000
 TYPING_INTERVAL_SECONDS = 2
+JWT_LEEWAY_SECONDS = 30
+MAX_CONTEXT_VARIABLES = 50
 
 
 @dataclass(frozen=True)
 class Visitor:
+    """Who is on the other end of a chat socket; ``auth`` holds the verified sign-in claims, if any."""
+
     channel: WebChatChannel
     visitor_id: str
     token: str
+    auth: dict[str, Any] | None = None
 
     @property
     def group(self) -> str:
@@ -73,6 +83,52 @@ def visitor_start(*, channel: WebChatChannel, token: str | None) -> Visitor:
     visitor_id = secrets.token_hex(16)
     token = signing.dumps({"k": channel.public_key, "v": visitor_id}, salt=VISITOR_SALT, compress=True)
     return Visitor(channel=channel, visitor_id=visitor_id, token=token)
+
+
+def visitor_authenticate(*, channel: WebChatChannel, token: str) -> Visitor:
+    """A signed-in customer: verify the site's RS256 JWT and return the visitor it names.
+
+    Required claims ``iss``, ``iat``, ``exp``, ``sub`` (``nbf`` honoured when
+    present); the issuer and ``kid`` must match the channel's when it sets
+    them. The visitor id derives from issuer and subject, so the customer
+    resumes the same conversation on any device (persistent chat).
+    ``lwicontexts`` (a JSON object, or its string form) become context
+    variables; ``email`` and ``name`` identify the contact.
+    Raises ChatAuthenticationFailed.
+    """
+    if not channel.auth_public_key:
+        raise ChatAuthenticationFailed("This chat does not accept signed-in customers.")
+    try:
+        header = jwt.get_unverified_header(token)
+        if channel.auth_key_id and header.get("kid") != channel.auth_key_id:
+            raise ChatAuthenticationFailed("The token was signed with an unknown key.")
+        claims = jwt.decode(
+            token, channel.auth_public_key, algorithms=["RS256"], issuer=channel.auth_issuer or None,
+            options={"require": ["iss", "iat", "exp", "sub"]}, leeway=JWT_LEEWAY_SECONDS,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise ChatAuthenticationFailed("The sign-in token has expired.") from exc
+    except jwt.PyJWTError as exc:
+        raise ChatAuthenticationFailed(f"The sign-in token is not valid: {exc}") from exc
+    subject = str(claims["sub"])[:200]
+    contexts = claims.get("lwicontexts") or {}
+    if isinstance(contexts, str):
+        try:
+            contexts = json.loads(contexts)
+        except ValueError as exc:
+            raise ChatAuthenticationFailed("lwicontexts must be a JSON object.") from exc
+    if not isinstance(contexts, dict):
+        raise ChatAuthenticationFailed("lwicontexts must be a JSON object.")
+    variables = {
+        str(name)[:100]: value.get("value") if isinstance(value, dict) else value
+        for name, value in list(contexts.items())[:MAX_CONTEXT_VARIABLES]
+    }
+    visitor_id = hashlib.sha256(f"{channel.pk}:{claims['iss']}:{subject}".encode()).hexdigest()[:32]
+    auth = {"sub": subject, "iss": claims["iss"], "variables": variables}
+    for claim in ("email", "name"):
+        if isinstance(claims.get(claim), str):
+            auth[claim] = claims[claim][:254]
+    return Visitor(channel=channel, visitor_id=visitor_id, token="", auth=auth)
 
 
 def visitor_from_token(*, channel: WebChatChannel, token: str) -> Visitor | None:
@@ -176,6 +232,15 @@ def webchat_message_receive(
     defaults: dict[str, Any] = {}
     if prechat is not None:
         context, defaults = _prechat_clean(channel, prechat)
+    if visitor.auth is not None:
+        context["authenticated"] = {"sub": visitor.auth["sub"], "iss": visitor.auth["iss"]}
+        if visitor.auth["variables"]:
+            context["lwicontexts"] = visitor.auth["variables"]
+        if visitor.auth.get("email"):
+            defaults["email"] = visitor.auth["email"]
+        if visitor.auth.get("name"):
+            first, _sep, last = visitor.auth["name"].partition(" ")
+            defaults.update(first_name=first[:100], last_name=last[:100])
     provider_id = None
     if client_id:
         if not re.fullmatch(r"[A-Za-z0-9-]{8,64}", client_id):

@@ -133,3 +133,45 @@ def test_visitor_attaches_a_file_rejected_file_gets_a_message_and_ends_with_a_ra
     assert download.suggested_filename == "chat-transcript.txt"
     with open(download.path(), encoding="utf-8") as transcript:
         assert "You: Here is my receipt" in transcript.read()
+
+
+SIGNED_IN_PAGE = """<!doctype html><html><head><title>Shop account</title></head><body>
+<h1>My account</h1>
+<script>window.shopChatToken = function () { return Promise.resolve(%(token)s); };</script>
+<script src="/static/channels_ingress/widget.js" data-channel="shop-auth-key" data-auth-callback="shopChatToken"></script>
+</body></html>"""
+
+
+def test_signed_in_customer_skips_the_survey_and_finds_the_chat_on_another_device(asgi_live_server, chromium):
+    import json
+
+    from channels_ingress.tests.test_webchat_auth import ISSUER, PUBLIC_PEM, token
+
+    WebChatChannel.objects.create(name="Shop", public_key="shop-auth-key", auth_public_key=PUBLIC_PEM, auth_issuer=ISSUER)
+    html = SIGNED_IN_PAGE % {"token": json.dumps(token(kid=None))}
+
+    def open_account_page():
+        context = chromium.new_context()
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        # The customer's own page, in our origin (Chromium blocks pages of unknown
+        # origin from reaching a loopback server).
+        page.goto(f"{asgi_live_server}/login/")
+        page.set_content(html)
+        page.click(".ccw-bubble")
+        return context, page
+
+    laptop, page = open_account_page()
+    page.wait_for_selector(".ccw-root[data-view=chat]")
+    assert page.locator(".ccw-prechat").is_hidden()
+    page.fill(".ccw-input", "Can I change my delivery address?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".ccw-msg--mine[data-id]:not(.ccw-pending)")
+    message = wait_for(lambda: Message.objects.filter(body="Can I change my delivery address?").first())
+    assert message.conversation.context["authenticated"]["sub"] == "customer-881"
+    assert message.conversation.contact.email == "kim@example.com"
+    laptop.close()
+
+    phone, page = open_account_page()
+    page.wait_for_selector(".ccw-msg--mine:has-text('Can I change my delivery address?')")
+    phone.close()

@@ -12,6 +12,9 @@
   window.__contactCenterWidget = true;
 
   var key = script.getAttribute("data-channel");
+  // Authenticated chat: the page names a function returning (a Promise of) its RS256 JWT for the customer.
+  var authCallbackName = script.getAttribute("data-auth-callback");
+  var AUTH_TIMEOUT_MS = 10000;
   var src = new URL(script.src, window.location.href);
   var base = src.origin;
   var storeKey = "cc-webchat:" + key;
@@ -20,7 +23,7 @@
 
   var state = {
     token: null, config: null, conversationId: null, lastId: 0, socket: null, open: false,
-    retry: 0, outbox: [], prechat: null, prechatSent: false, attachments: [], typingSentAt: 0,
+    retry: 0, outbox: [], prechat: null, authenticated: false, prechatSent: false, attachments: [], typingSentAt: 0,
     typingTimer: null, seen: {}
   };
 
@@ -256,11 +259,13 @@
   function handle(frame) {
     var data = frame.data || {};
     if (frame.type === "session.ready") {
-      state.token = data.token;
-      save({ token: data.token });
+      state.authenticated = !!data.authenticated;
+      if (data.token) { state.token = data.token; save({ token: data.token }); }
       if (!state.config) { applyConfig(data.config); }
-      if (data.conversation) {
-        state.conversationId = data.conversation.id;
+      if (!data.authenticated && data.config.sign_in && authCallbackName) { authenticate(); }
+      if (data.conversation || data.authenticated) {
+        if (data.authenticated) { state.prechat = null; }
+        state.conversationId = data.conversation ? data.conversation.id : null;
         state.prechatSent = true;
         view("chat");
       } else if (root.getAttribute("data-view") !== "chat" && root.getAttribute("data-view") !== "thanks") {
@@ -294,12 +299,28 @@
     }
   }
 
+  function authenticate() {
+    var provide = window[authCallbackName];
+    if (typeof provide !== "function") { return; }
+    var timer;
+    var timeout = new Promise(function (resolve, reject) {
+      timer = window.setTimeout(function () { reject(new Error("timeout")); }, AUTH_TIMEOUT_MS);
+    });
+    Promise.race([Promise.resolve().then(provide), timeout]).then(function (jwt) {
+      window.clearTimeout(timer);
+      if (typeof jwt === "string" && jwt) { send({ type: "authenticate", token: jwt }); }
+    }).catch(function () {
+      window.clearTimeout(timer);
+      setStatus("Signing in to the chat failed; you can still chat as a guest.");
+    });
+  }
+
   function flush() { state.outbox.forEach(function (frame) { send(frame); }); }
 
   function sendMessage(body, attachments) {
     var clientId = uid();
     var frame = { type: "message", client_id: clientId, body: body, attachments: attachments.map(function (a) { return a.ref; }) };
-    if (state.prechat && !state.prechatSent) { frame.prechat = state.prechat; }
+    if (state.prechat && !state.prechatSent && !state.authenticated) { frame.prechat = state.prechat; }
     var node = el("div", { "data-client-id": clientId });
     renderMessage({ id: "pending-" + clientId, sender_kind: "customer", body: body, attachments: attachments.map(function (a) { return { name: a.name, url: "" }; }) }, node);
     node.setAttribute("data-client-id", clientId);
