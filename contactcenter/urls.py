@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("contactcenter.api.urls")),
     path("", include("knowledge.urls")),
+    path("", include("channels_ingress.urls")),
     path("", include("crm.urls")),
 ]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("v1/", include("crm.api.urls")),
     path("v1/routing/", include("routing.api.urls")),
+    path("v1/channels/", include("channels_ingress.api.urls")),
 ]
 
 # Must stay last: any /api/ path no app claimed is a JSON 404.

@@ -1,0 +1,100 @@
+"""Channel operations shared by every adapter.
+
+An inbound message always takes one path, :func:`inbound_receive`: the
+adapter has turned provider traffic into an :class:`InboundMessage`; it is
+stored with ``crm.services.message_ingest`` and then handed off to whoever
+serves the customer next. Channel-specific services live in the modules of
+this package (``webchat``, ``sms``, ``voice``, ``email``, ``custom``,
+``delivery``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+
+from crm.services import IngestResult, message_ingest
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message as an adapter understood it, before it is stored."""
+
+    channel_kind: str
+    address: str
+    body: str
+    channel_ref: str = ""
+    provider_message_id: str | None = None
+    html: str = ""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    contact_defaults: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    subject: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    #: False for traffic no person should be asked to handle (auto-replies, IVR steps).
+    needs_person: bool = True
+
+
+def inbound_receive(
+    *, inbound: InboundMessage, on_ingested: Callable[[IngestResult], None] | None = None
+) -> IngestResult:
+    """Store an inbound message and hand its conversation on.
+
+    In one transaction: ``crm.services.message_ingest`` (contact, identity,
+    conversation, message, timeline), then ``on_ingested`` for a channel's own
+    step (an email thread's case link, a visitor's group), then the hand-off.
+    A repeated provider message id returns the stored message and changes
+    nothing, so neither ``on_ingested`` nor the hand-off runs again.
+
+    Side effects: those of ``message_ingest`` and of ``on_ingested``.
+    """
+    with transaction.atomic():
+        result = message_ingest(
+            channel_kind=inbound.channel_kind,
+            address=inbound.address,
+            body=inbound.body,
+            provider_message_id=inbound.provider_message_id,
+            channel_ref=inbound.channel_ref,
+            html=inbound.html,
+            attachments=list(inbound.attachments),
+            contact_defaults=dict(inbound.contact_defaults),
+            context=dict(inbound.context),
+            subject=inbound.subject,
+            metadata=dict(inbound.metadata),
+        )
+        if not result.created:
+            return result
+        if on_ingested is not None:
+            on_ingested(result)
+        if inbound.needs_person:
+            _hand_off(result)
+    return result
+
+
+def _hand_off(result: IngestResult) -> None:
+    """Enqueue the conversation with routing when it needs a person.
+
+    Until routing is wired in here the conversation waits, unassigned, where
+    supervisors see it.
+    """
+    return None
+
+
+def rate_limit_hit(*, key: str, limit: int, window_seconds: int = 60) -> bool:
+    """Count one hit against ``key`` in the shared cache; True when ``limit`` is exceeded in the window.
+
+    The counter lives in Redis, so the limit holds across every server process.
+    """
+    cache_key = f"channels:rate:{key}"
+    if cache.add(cache_key, 1, timeout=window_seconds):
+        return limit < 1
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:
+        cache.add(cache_key, 1, timeout=window_seconds)
+        count = 1
+    return count > limit
