@@ -271,6 +271,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ActivityKindEnum": "crm.choices.ActivityKind",
     "ActivityStatusEnum": "crm.choices.ActivityStatus",
     "TimelineKindEnum": "crm.choices.TimelineKind",
+    "QueueKindEnum": "routing.choices.QueueKind",
 }
 # /api/docs/ serves Swagger UI from the installed package, not from a CDN, so it works offline.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

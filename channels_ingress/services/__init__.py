@@ -10,6 +10,7 @@ this package (``webchat``, ``sms``, ``voice``, ``email``, ``custom``,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,13 @@ from typing import Any
 from django.core.cache import cache
 from django.db import transaction
 
+from crm.exceptions import ConversationClosed
+from crm.models import Conversation
 from crm.services import IngestResult, message_ingest
+from routing.exceptions import NoWorkStream
+from routing.services import conversation_enqueue
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,12 +83,22 @@ def inbound_receive(
 
 
 def _hand_off(result: IngestResult) -> None:
-    """Enqueue the conversation with routing when it needs a person.
+    """Enqueue the conversation with routing once the message is committed.
 
-    Until routing is wired in here the conversation waits, unassigned, where
-    supervisors see it.
+    Routing runs after commit so a routing failure can never lose the stored
+    message; a conversation with no work stream for its channel waits,
+    unassigned, where supervisors see it.
     """
-    return None
+    conversation_id = result.conversation.pk
+    transaction.on_commit(lambda: _enqueue(conversation_id), robust=True)
+
+
+def _enqueue(conversation_id: int) -> None:
+    conversation = Conversation.objects.get(pk=conversation_id)
+    try:
+        conversation_enqueue(conversation=conversation, context=conversation.context)
+    except (NoWorkStream, ConversationClosed) as error:
+        logger.warning("conversation %s not routed: %s", conversation_id, error)
 
 
 def rate_limit_hit(*, key: str, limit: int, window_seconds: int = 60) -> bool:
