@@ -247,15 +247,14 @@ def case_discussion(*, case: Case) -> CaseDiscussion | None:
     )
 
 
-def staff_directory(*, user) -> QuerySet:
-    """Colleagues one may invite into a swarm or mention."""
+def staff_directory(*, user, include_self: bool = False) -> QuerySet:
+    """Colleagues one may invite into a swarm, mention or make a case owner."""
     if not is_staff_member(user):
         return get_user_model().objects.none()
-    return (
-        get_user_model().objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__name__in=Role.values))
-        .exclude(pk=user.pk).distinct().order_by("username")
-    )
+    qs = get_user_model().objects.filter(is_active=True).filter(Q(is_superuser=True) | Q(groups__name__in=Role.values))
+    if not include_self:
+        qs = qs.exclude(pk=user.pk)
+    return qs.distinct().order_by("username")
 
 
 def notifications_for(*, user, limit: int = 20) -> list[Notification]:

@@ -107,6 +107,7 @@ def case_view_save(request):
 
 def _case_context(request, case: Case, **forms) -> dict:
     staff = selectors.staff_directory(user=request.user)
+    owners = selectors.staff_directory(user=request.user, include_self=True)
     return {
         "case": case,
         "conversations": list(
@@ -117,7 +118,7 @@ def _case_context(request, case: Case, **forms) -> dict:
         "notes": selectors.case_notes(case=case),
         "history": selectors.case_history(case=case),
         "discussion": selectors.case_discussion(case=case),
-        "edit_form": forms.get("edit_form") or CaseEditForm(instance=case, staff=staff),
+        "edit_form": forms.get("edit_form") or CaseEditForm(instance=case, staff=owners),
         "note_form": forms.get("note_form") or CaseNoteForm(),
         "activity_form": forms.get("activity_form") or ActivityForm(),
         "resolve_form": forms.get("resolve_form") or ResolveForm(),
@@ -144,7 +145,7 @@ def _section(request, case: Case, template: str, *, status: int = 200, **forms):
 @require_POST
 def case_edit(request, pk: int):
     case = access_case(request, pk)
-    form = CaseEditForm(request.POST, instance=access_case(request, pk), staff=selectors.staff_directory(user=request.user))
+    form = CaseEditForm(request.POST, instance=access_case(request, pk), staff=selectors.staff_directory(user=request.user, include_self=True))
     if form.is_valid():
         try:
             services.case_update(case=case, actor=request.user, **form.cleaned_data)
