@@ -312,7 +312,8 @@
 
   document.body.addEventListener("htmx:load", function (event) {
     restoreDrafts(event.detail.elt);
-    var session = event.detail.elt.querySelector && event.detail.elt.querySelector(".session");
+    var elt = event.detail.elt;
+    var session = elt.matches && elt.matches(".session") ? elt : elt.querySelector && elt.querySelector(".session");
     if (session) scrollTranscript(session.dataset.conversation);
   });
 
