@@ -239,3 +239,12 @@ class SavedViewAdmin(admin.ModelAdmin):
     search_fields = ["name", "owner__username"]
     readonly_fields = ["created_at"]
     raw_id_fields = ["owner"]
+
+
+@admin.register(DiscussionPost)
+class DiscussionPostAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "discussion", "author", "body"]
+    search_fields = ["body", "discussion__case__number"]
+    readonly_fields = ["created_at"]
+    list_select_related = ["discussion__case", "author"]
+    raw_id_fields = ["discussion", "author"]
