@@ -20,8 +20,10 @@ class ComposerForm(forms.Form):
 
 class WrapUpForm(forms.Form):
     codes = forms.ModelMultipleChoiceField(
-        queryset=DispositionCode.objects.filter(is_active=True), required=False,
-        widget=forms.CheckboxSelectMultiple, label=_("Disposition codes"),
+        queryset=DispositionCode.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Disposition codes"),
     )
     notes = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Notes"))
 
@@ -143,7 +145,9 @@ class MergeForm(forms.Form):
 
 class SwarmForm(forms.Form):
     invitees = forms.ModelMultipleChoiceField(queryset=None, label=_("Invite colleagues"))
-    note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Message"))
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Message")
+    )
 
     def __init__(self, *args, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -152,6 +156,8 @@ class SwarmForm(forms.Form):
 
 class DiscussionPostForm(forms.Form):
     body = forms.CharField(
-        max_length=5000, widget=forms.Textarea(attrs={"rows": 2}), label=_("Post"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Post"),
         help_text=_("Mention a colleague with @username."),
     )

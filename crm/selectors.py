@@ -195,7 +195,9 @@ def _breaching(now) -> Q:
     )
 
 
-def case_list(*, user, view: str = CaseView.MINE, status: str = "", priority: str = "", query: str = "") -> QuerySet[Case]:
+def case_list(
+    *, user, view: str = CaseView.MINE, status: str = "", priority: str = "", query: str = ""
+) -> QuerySet[Case]:
     """A case list view (``CaseView``) with optional status/priority/text filters, most urgent first."""
     qs = cases_visible_to(user)
     open_only = not status

@@ -708,7 +708,9 @@ def case_merge(*, source: Case, target: Case, actor) -> Case:
     if source.pk == target.pk:
         raise CaseMergeInvalid("A case cannot be merged into itself.")
     with transaction.atomic():
-        locked = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
+        # Lock both in id order so two opposite merges cannot deadlock.
+        rows = Case.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+        locked = {row.pk: row for row in rows}
         source, target = locked[source.pk], locked[target.pk]
         if source.status in CaseStatus.closed() or target.status in CaseStatus.closed():
             raise CaseMergeInvalid()

@@ -21,8 +21,12 @@ from crm.models import Conversation, DispositionCode, Message, WrapUpPolicy
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
 
@@ -87,11 +91,15 @@ def sign_in(page, base_url: str, username: str = "agent.a", password: str = "pw-
 
 def assigned_conversation(agent, *, address: str, first: str, body: str) -> Conversation:
     result = services.message_ingest(
-        channel_kind=ChannelKind.WEBCHAT, address=address, body=body,
+        channel_kind=ChannelKind.WEBCHAT,
+        address=address,
+        body=body,
         contact_defaults={"first_name": first, "last_name": "Customer"},
         context={"pre_chat": {"Order number": "NW-48213"}},
     )
-    Conversation.objects.filter(pk=result.conversation.pk).update(assigned_agent=agent, status=ConversationStatus.ACTIVE)
+    Conversation.objects.filter(pk=result.conversation.pk).update(
+        assigned_agent=agent, status=ConversationStatus.ACTIVE
+    )
     return Conversation.objects.get(pk=result.conversation.pk)
 
 
@@ -154,7 +162,10 @@ def test_agent_works_two_sessions_replies_notes_and_wraps_up(live_server_url, br
 
     # A customer message arrives live over the agent socket.
     outside_the_browser_loop(
-        services.message_ingest, channel_kind=ChannelKind.WEBCHAT, address="visitor-emma", body="Thanks, I need it by Monday"
+        services.message_ingest,
+        channel_kind=ChannelKind.WEBCHAT,
+        address="visitor-emma",
+        body="Thanks, I need it by Monday",
     )
     page.locator(f"#transcript-{emma.pk} .msg-customer", has_text="by Monday").wait_for(timeout=10_000)
     shot(page, "workspace-session")
@@ -198,7 +209,9 @@ def test_agent_works_two_sessions_replies_notes_and_wraps_up(live_server_url, br
 def test_quick_reply_fills_placeholders(live_server_url, browser, agent):
     from crm.models import CannedResponse
 
-    CannedResponse.objects.create(slug="greeting", title="Greeting", body="Hi {customerFirstName}, I'm {agentFirstName}!")
+    CannedResponse.objects.create(
+        slug="greeting", title="Greeting", body="Hi {customerFirstName}, I'm {agentFirstName}!"
+    )
     emma = assigned_conversation(agent, address="visitor-emma", first="Emma", body="Hello?")
 
     page = browser()
@@ -219,7 +232,9 @@ def test_quick_reply_fills_placeholders(live_server_url, browser, agent):
 def test_case_pages_render(live_server_url, browser, agent, supervisor):
     from crm.tests.factories import ContactFactory
 
-    case = services.case_create(contact=ContactFactory(first_name="Noah"), subject="Monitor buzzing", actor=supervisor, owner=agent)
+    case = services.case_create(
+        contact=ContactFactory(first_name="Noah"), subject="Monitor buzzing", actor=supervisor, owner=agent
+    )
     page = browser()
     sign_in(page, live_server_url)
     page.goto(f"{live_server_url}/cases/")

@@ -44,7 +44,9 @@ async def test_customer_message_pushes_transcript_item_and_worklist_preview(agen
     @database_sync_to_async
     def start():
         result = services.message_ingest(channel_kind=ChannelKind.WEBCHAT, address="visitor-9", body="Hello")
-        Conversation.objects.filter(pk=result.conversation.pk).update(assigned_agent=agent, status=ConversationStatus.ACTIVE)
+        Conversation.objects.filter(pk=result.conversation.pk).update(
+            assigned_agent=agent, status=ConversationStatus.ACTIVE
+        )
         return result.conversation
 
     conversation = await start()

@@ -1,8 +1,7 @@
 """Services behind the agent workspace: wrap-up, 360 edits, case work, swarm and mentions."""
 
-from datetime import timedelta
-
 import importlib
+from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
@@ -29,7 +28,15 @@ from crm.exceptions import (
     DispositionRequired,
     TooManyDispositions,
 )
-from crm.models import Activity, CannedResponse, Conversation, DispositionCode, Notification, TimelineEvent, WrapUpPolicy
+from crm.models import (
+    Activity,
+    CannedResponse,
+    Conversation,
+    DispositionCode,
+    Notification,
+    TimelineEvent,
+    WrapUpPolicy,
+)
 from crm.tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +45,9 @@ create_system_codes = importlib.import_module("crm.migrations.0004_workspace").c
 
 def live_conversation(agent, *, address="visitor-1", body="My Pulse headphones stopped charging"):
     result = services.message_ingest(channel_kind=ChannelKind.WEBCHAT, address=address, body=body)
-    Conversation.objects.filter(pk=result.conversation.pk).update(assigned_agent=agent, status=ConversationStatus.ACTIVE)
+    Conversation.objects.filter(pk=result.conversation.pk).update(
+        assigned_agent=agent, status=ConversationStatus.ACTIVE
+    )
     result.conversation.refresh_from_db()
     return result.conversation
 
@@ -131,8 +140,13 @@ class TestCustomer360:
 
 
 def make_case(agent, **extra):
-    return services.case_create(contact=extra.pop("contact", None) or ContactFactory(), subject="TV has dead pixels",
-                                actor=agent, owner=agent, **extra)
+    return services.case_create(
+        contact=extra.pop("contact", None) or ContactFactory(),
+        subject="TV has dead pixels",
+        actor=agent,
+        owner=agent,
+        **extra,
+    )
 
 
 class TestCaseWork:

@@ -49,11 +49,20 @@ def test_case_is_found_by_number_and_shows_message_inline(admin_client, supervis
 
 def test_case_added_in_admin_gets_a_number(admin_client):
     contact = ContactFactory()
-    response = admin_client.post(reverse("admin:crm_case_add"), {
-        "subject": "Added by hand", "description": "", "status": "new", "priority": 2, "severity": 3,
-        "contact": contact.pk, "resolution": "",
-        "activities-TOTAL_FORMS": 0, "activities-INITIAL_FORMS": 0,
-    })
+    response = admin_client.post(
+        reverse("admin:crm_case_add"),
+        {
+            "subject": "Added by hand",
+            "description": "",
+            "status": "new",
+            "priority": 2,
+            "severity": 3,
+            "contact": contact.pk,
+            "resolution": "",
+            "activities-TOTAL_FORMS": 0,
+            "activities-INITIAL_FORMS": 0,
+        },
+    )
     assert response.status_code == 302
     assert Case.objects.get(subject="Added by hand").number.startswith("CAS-")
 

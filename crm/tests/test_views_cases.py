@@ -17,8 +17,10 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def case(actor, **extra):
     return services.case_create(
-        contact=extra.pop("contact", None) or ContactFactory(), subject=extra.pop("subject", "Router drops wifi"),
-        actor=actor, **extra,
+        contact=extra.pop("contact", None) or ContactFactory(),
+        subject=extra.pop("subject", "Router drops wifi"),
+        actor=actor,
+        **extra,
     )
 
 
@@ -44,7 +46,12 @@ class TestCaseList:
         assert numbers(client.get("/cases/?view=mine")) == {fine.number}
         assert numbers(client.get("/cases/?view=unassigned")) == {unassigned.number}
         assert numbers(client.get("/cases/?view=breaching")) == {breaching.number}
-        assert numbers(client.get("/cases/?view=all")) == {mine.number, unassigned.number, breaching.number, fine.number}
+        assert numbers(client.get("/cases/?view=all")) == {
+            mine.number,
+            unassigned.number,
+            breaching.number,
+            fine.number,
+        }
 
     def test_agent_sees_only_visible_cases(self, agent_client, agent, other_agent, supervisor):
         mine = case(supervisor, owner=agent)
@@ -114,7 +121,12 @@ class TestCasePage:
 
     def test_page_shows_sla_timers_with_states(self, agent_client, agent, supervisor):
         now = timezone.now()
-        mine = case(supervisor, owner=agent, first_response_by=now - timedelta(minutes=10), resolve_by=now + timedelta(minutes=30))
+        mine = case(
+            supervisor,
+            owner=agent,
+            first_response_by=now - timedelta(minutes=10),
+            resolve_by=now + timedelta(minutes=30),
+        )
 
         html = agent_client.get(f"/cases/{mine.pk}/").content.decode()
 
@@ -132,10 +144,21 @@ class TestCasePage:
     def test_edit_note_and_activity_fragments(self, agent_client, agent, supervisor):
         mine = case(supervisor, owner=agent)
 
-        edited = agent_client.post(f"/cases/{mine.pk}/edit/", {"subject": "Router drops wifi nightly", "description": "",
-                                                               "priority": 1, "severity": 2, "owner": agent.pk}, **HTMX)
+        edited = agent_client.post(
+            f"/cases/{mine.pk}/edit/",
+            {
+                "subject": "Router drops wifi nightly",
+                "description": "",
+                "priority": 1,
+                "severity": 2,
+                "owner": agent.pk,
+            },
+            **HTMX,
+        )
         noted = agent_client.post(f"/cases/{mine.pk}/notes/", {"body": "Asked for firmware version"}, **HTMX)
-        planned = agent_client.post(f"/cases/{mine.pk}/activities/", {"kind": "phone_call", "subject": "Call customer"}, **HTMX)
+        planned = agent_client.post(
+            f"/cases/{mine.pk}/activities/", {"kind": "phone_call", "subject": "Call customer"}, **HTMX
+        )
 
         mine.refresh_from_db()
         assert edited.status_code == 200 and mine.subject == "Router drops wifi nightly" and mine.priority == 1
@@ -152,7 +175,10 @@ class TestCasePage:
 
     def test_merge_duplicate(self, agent_client, agent, supervisor):
         contact = ContactFactory()
-        duplicate, original = case(supervisor, owner=agent, contact=contact), case(supervisor, owner=agent, contact=contact)
+        duplicate, original = (
+            case(supervisor, owner=agent, contact=contact),
+            case(supervisor, owner=agent, contact=contact),
+        )
 
         response = agent_client.post(f"/cases/{duplicate.pk}/merge/", {"target": original.number.lower()})
 

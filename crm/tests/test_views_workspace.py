@@ -15,11 +15,15 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def conversation_for(agent, *, address="visitor-1", body="Where is my order NW-48213?", **contact):
     result = services.message_ingest(
-        channel_kind=ChannelKind.WEBCHAT, address=address, body=body,
+        channel_kind=ChannelKind.WEBCHAT,
+        address=address,
+        body=body,
         contact_defaults={"first_name": "Emma", "last_name": "Wilson", **contact},
         context={"pre_chat": {"Order number": "NW-48213"}, "visitor": {"browser": "Firefox 133"}},
     )
-    Conversation.objects.filter(pk=result.conversation.pk).update(assigned_agent=agent, status=ConversationStatus.ACTIVE)
+    Conversation.objects.filter(pk=result.conversation.pk).update(
+        assigned_agent=agent, status=ConversationStatus.ACTIVE
+    )
     result.conversation.refresh_from_db()
     return result.conversation
 
@@ -54,16 +58,19 @@ class TestAccess:
         client.force_login(outsider)
         assert client.get(f"/conversations/{mine.pk}/", **HTMX).status_code == 403
 
-    @pytest.mark.parametrize("method, suffix, data", [
-        ("get", "", {}),
-        ("get", "quick-replies/?q=hi", {}),
-        ("post", "messages/", {"body": "hello"}),
-        ("post", "read/", {}),
-        ("post", "end/", {}),
-        ("post", "wrap-up/", {"notes": "x"}),
-        ("post", "case/", {"subject": "x", "priority": 2}),
-        ("post", "case/link/", {"case": 1}),
-    ])
+    @pytest.mark.parametrize(
+        "method, suffix, data",
+        [
+            ("get", "", {}),
+            ("get", "quick-replies/?q=hi", {}),
+            ("post", "messages/", {"body": "hello"}),
+            ("post", "read/", {}),
+            ("post", "end/", {}),
+            ("post", "wrap-up/", {"notes": "x"}),
+            ("post", "case/", {"subject": "x", "priority": 2}),
+            ("post", "case/link/", {"case": 1}),
+        ],
+    )
     @pytest.mark.parametrize("htmx", [False, True])
     def test_agent_cannot_reach_another_agents_conversation(self, agent_client, theirs, method, suffix, data, htmx):
         url = f"/conversations/{theirs.pk}/{suffix}"
@@ -130,7 +137,9 @@ class TestWorkspacePage:
 
 class TestComposer:
     def test_reply_is_stored_and_answered_with_the_socket_fragment(self, agent_client, mine):
-        response = agent_client.post(f"/conversations/{mine.pk}/messages/", {"body": "Checking with the carrier now."}, **HTMX)
+        response = agent_client.post(
+            f"/conversations/{mine.pk}/messages/", {"body": "Checking with the carrier now."}, **HTMX
+        )
 
         message = mine.messages.last()
         assert response.status_code == 200
@@ -161,8 +170,12 @@ class TestComposer:
         assert response.status_code == 422 and b"closed" in response.content
 
     def test_quick_replies_are_searched_and_filled(self, agent_client, agent, other_agent, mine):
-        CannedResponse.objects.create(slug="greeting", title="Greeting", body="Hi {customerFirstName}, I'm {agentName}.", tags="hello")
-        CannedResponse.objects.create(owner=other_agent, slug="bobs", title="Bob's greeting", body="Hey from Bob", tags="hello")
+        CannedResponse.objects.create(
+            slug="greeting", title="Greeting", body="Hi {customerFirstName}, I'm {agentName}.", tags="hello"
+        )
+        CannedResponse.objects.create(
+            owner=other_agent, slug="bobs", title="Bob's greeting", body="Hey from Bob", tags="hello"
+        )
 
         by_word = agent_client.get(f"/conversations/{mine.pk}/quick-replies/?q=greet").content.decode()
         by_tag = agent_client.get(f"/conversations/{mine.pk}/quick-replies/?q=%23hello").content.decode()
@@ -183,14 +196,18 @@ class TestWrapUpAndCase:
         refused = agent_client.post(f"/conversations/{mine.pk}/wrap-up/", {"notes": "done"}, **HTMX)
         assert refused.status_code == 422 and b"at least one disposition code" in refused.content
 
-        done = agent_client.post(f"/conversations/{mine.pk}/wrap-up/", {"codes": [code.pk], "notes": "Tracking sent"}, **HTMX)
+        done = agent_client.post(
+            f"/conversations/{mine.pk}/wrap-up/", {"codes": [code.pk], "notes": "Tracking sent"}, **HTMX
+        )
         mine.refresh_from_db()
         assert done.status_code == 200 and mine.status == ConversationStatus.CLOSED
         assert list(mine.disposition_codes.all()) == [code]
         assert 'data-status="closed"' in done.content.decode() and "Order status" in done.content.decode()
 
     def test_create_case_from_conversation(self, agent_client, mine):
-        response = agent_client.post(f"/conversations/{mine.pk}/case/", {"subject": "Late laptop", "priority": 1}, **HTMX)
+        response = agent_client.post(
+            f"/conversations/{mine.pk}/case/", {"subject": "Late laptop", "priority": 1}, **HTMX
+        )
 
         mine.refresh_from_db()
         assert response.status_code == 200 and mine.case.subject == "Late laptop"
@@ -210,22 +227,37 @@ class TestCustomerCards:
         url = f"/contacts/{mine.contact_id}/card/"
         assert b'name="first_name"' in agent_client.get(url + "?edit=1", **HTMX).content
 
-        response = agent_client.post(url, {"first_name": "Emma", "last_name": "Wilson-Reed", "email": "emma@Example.com",
-                                           "phone": "+1 415 555 0101", "language": "en"}, **HTMX)
+        response = agent_client.post(
+            url,
+            {
+                "first_name": "Emma",
+                "last_name": "Wilson-Reed",
+                "email": "emma@Example.com",
+                "phone": "+1 415 555 0101",
+                "language": "en",
+            },
+            **HTMX,
+        )
 
         mine.contact.refresh_from_db()
         assert response.status_code == 200 and b"Wilson-Reed" in response.content
         assert (mine.contact.email, mine.contact.phone) == ("emma@example.com", "+14155550101")
 
     def test_contact_edit_with_bad_phone_shows_error(self, agent_client, mine):
-        response = agent_client.post(f"/contacts/{mine.contact_id}/card/", {"first_name": "E", "phone": "12", "language": "en"}, **HTMX)
+        response = agent_client.post(
+            f"/contacts/{mine.contact_id}/card/", {"first_name": "E", "phone": "12", "language": "en"}, **HTMX
+        )
         assert response.status_code == 422 and b"field-error" in response.content
 
     def test_account_inline_edit(self, agent_client, mine):
         from crm.models import Account
 
         account = Account.objects.create(name="Contoso Hotels", domain="contoso.example")
-        response = agent_client.post(f"/accounts/{account.pk}/card/", {"name": "Contoso Hotels & Resorts", "domain": "Contoso.Example", "tier": "gold"}, **HTMX)
+        response = agent_client.post(
+            f"/accounts/{account.pk}/card/",
+            {"name": "Contoso Hotels & Resorts", "domain": "Contoso.Example", "tier": "gold"},
+            **HTMX,
+        )
 
         account.refresh_from_db()
         assert response.status_code == 200 and account.tier == "gold" and account.domain == "contoso.example"

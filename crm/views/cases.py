@@ -49,7 +49,10 @@ def _filters(request) -> dict[str, str]:
 def case_list(request):
     filters = _filters(request)
     cases = selectors.case_list(
-        user=request.user, view=filters["view"], status=filters["status"], priority=filters["priority"],
+        user=request.user,
+        view=filters["view"],
+        status=filters["status"],
+        priority=filters["priority"],
         query=filters["q"],
     )
     page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
@@ -88,7 +91,9 @@ def case_bulk(request):
             changed += 1
         except DomainError:
             refused += 1
-    messages.success(request, _("%(changed)d cases updated, %(refused)d refused.") % {"changed": changed, "refused": refused})
+    messages.success(
+        request, _("%(changed)d cases updated, %(refused)d refused.") % {"changed": changed, "refused": refused}
+    )
     return redirect(back)
 
 
@@ -145,7 +150,11 @@ def _section(request, case: Case, template: str, *, status: int = 200, **forms):
 @require_POST
 def case_edit(request, pk: int):
     case = access_case(request, pk)
-    form = CaseEditForm(request.POST, instance=access_case(request, pk), staff=selectors.staff_directory(user=request.user, include_self=True))
+    form = CaseEditForm(
+        request.POST,
+        instance=access_case(request, pk),
+        staff=selectors.staff_directory(user=request.user, include_self=True),
+    )
     if form.is_valid():
         try:
             services.case_update(case=case, actor=request.user, **form.cleaned_data)
@@ -175,13 +184,17 @@ def case_activity(request, pk: int):
     if not form.is_valid():
         return _section(request, case, "crm/partials/_case_activities.html", status=UNPROCESSABLE, activity_form=form)
     services.activity_create(
-        actor=request.user, case=case, kind=form.cleaned_data["kind"], subject=form.cleaned_data["subject"],
+        actor=request.user,
+        case=case,
+        kind=form.cleaned_data["kind"],
+        subject=form.cleaned_data["subject"],
         due_at=form.cleaned_data["due_at"],
     )
     return _section(request, case, "crm/partials/_case_activities.html")
 
 
-def _lifecycle(request, case: Case, action) -> None:
+def _lifecycle(request, action) -> None:
+    """Run a lifecycle service; a refusal becomes a message on the case page it redirects to."""
     try:
         action()
     except DomainError as error:
@@ -194,10 +207,13 @@ def case_resolve(request, pk: int):
     case = access_case(request, pk)
     form = ResolveForm(request.POST)
     if not form.is_valid():
-        return render(request, "crm/case_detail.html", _case_context(request, case, resolve_form=form),
-                      status=UNPROCESSABLE)
-    _lifecycle(request, case, lambda: services.case_resolve(
-        case=case, actor=request.user, resolution=form.cleaned_data["resolution"]))
+        return render(
+            request, "crm/case_detail.html", _case_context(request, case, resolve_form=form), status=UNPROCESSABLE
+        )
+    _lifecycle(
+        request,
+        lambda: services.case_resolve(case=case, actor=request.user, resolution=form.cleaned_data["resolution"]),
+    )
     return redirect("crm:case-detail", pk=case.pk)
 
 
@@ -205,7 +221,7 @@ def case_resolve(request, pk: int):
 @require_POST
 def case_hold(request, pk: int):
     case = access_case(request, pk)
-    _lifecycle(request, case, lambda: services.case_hold(case=case, actor=request.user))
+    _lifecycle(request, lambda: services.case_hold(case=case, actor=request.user))
     return redirect("crm:case-detail", pk=case.pk)
 
 
@@ -213,7 +229,7 @@ def case_hold(request, pk: int):
 @require_POST
 def case_resume(request, pk: int):
     case = access_case(request, pk)
-    _lifecycle(request, case, lambda: services.case_resume(case=case, actor=request.user))
+    _lifecycle(request, lambda: services.case_resume(case=case, actor=request.user))
     return redirect("crm:case-detail", pk=case.pk)
 
 
@@ -222,18 +238,24 @@ def case_resume(request, pk: int):
 def case_merge(request, pk: int):
     case = access_case(request, pk)
     form = MergeForm(request.POST)
-    target = selectors.case_by_number(user=request.user, number=form.data.get("target", "")) if form.is_valid() else None
+    target = (
+        selectors.case_by_number(user=request.user, number=form.data.get("target", "")) if form.is_valid() else None
+    )
     if target is None:
         form.add_error("target", _("No case with that number that you can see."))
-        return render(request, "crm/case_detail.html", _case_context(request, case, merge_form=form),
-                      status=UNPROCESSABLE)
+        return render(
+            request, "crm/case_detail.html", _case_context(request, case, merge_form=form), status=UNPROCESSABLE
+        )
     try:
         services.case_merge(source=case, target=target, actor=request.user)
     except DomainError as error:
         form.add_error("target", error.message)
-        return render(request, "crm/case_detail.html", _case_context(request, case, merge_form=form),
-                      status=UNPROCESSABLE)
-    messages.success(request, _("%(source)s merged into %(target)s.") % {"source": case.number, "target": target.number})
+        return render(
+            request, "crm/case_detail.html", _case_context(request, case, merge_form=form), status=UNPROCESSABLE
+        )
+    messages.success(
+        request, _("%(source)s merged into %(target)s.") % {"source": case.number, "target": target.number}
+    )
     return redirect("crm:case-detail", pk=target.pk)
 
 

@@ -102,8 +102,11 @@ def conversation_message(request, pk: int):
 
 def _composer_error(request, conversation: Conversation, text: str):
     return fragment(
-        request, "crm/partials/_composer_error.html", {"conversation": conversation, "error": text},
-        status=UNPROCESSABLE, retarget=f"#composer-error-{conversation.pk}",
+        request,
+        "crm/partials/_composer_error.html",
+        {"conversation": conversation, "error": text},
+        status=UNPROCESSABLE,
+        retarget=f"#composer-error-{conversation.pk}",
     )
 
 
@@ -146,16 +149,20 @@ def conversation_wrap_up(request, pk: int):
     if form.is_valid():
         try:
             services.conversation_wrap_up(
-                conversation=conversation, actor=request.user,
-                disposition_codes=list(form.cleaned_data["codes"]), notes=form.cleaned_data["notes"],
+                conversation=conversation,
+                actor=request.user,
+                disposition_codes=list(form.cleaned_data["codes"]),
+                notes=form.cleaned_data["notes"],
             )
         except DomainError as error:
             form.add_error(None, error.message)
     if form.errors:
         return fragment(
-            request, "crm/partials/_wrap_up.html",
+            request,
+            "crm/partials/_wrap_up.html",
             {"conversation": conversation, "wrap_up_form": form, "policy": WrapUpPolicy.current(), "open": True},
-            status=UNPROCESSABLE, retarget=f"#wrapup-{conversation.pk}",
+            status=UNPROCESSABLE,
+            retarget=f"#wrapup-{conversation.pk}",
         )
     return _session_response(request, conversation)
 
@@ -164,9 +171,11 @@ def _case_box(request, conversation: Conversation, *, status: int = 200, error: 
     conversation = access_conversation(request, conversation.pk)
     cases = selectors.open_cases_for_contact(user=request.user, contact=conversation.contact)
     return fragment(
-        request, "crm/partials/_conversation_case.html",
+        request,
+        "crm/partials/_conversation_case.html",
         {
-            "conversation": conversation, "case_form": CaseFromConversationForm(),
+            "conversation": conversation,
+            "case_form": CaseFromConversationForm(),
             "link_form": CaseLinkForm(cases=cases) if cases and not conversation.case_id else None,
             "case_error": error,
         },
@@ -183,8 +192,10 @@ def conversation_case_create(request, pk: int):
         return _case_box(request, conversation, status=UNPROCESSABLE, error=_("Check the subject and priority."))
     try:
         services.case_open_from_conversation(
-            conversation=conversation, actor=request.user,
-            subject=form.cleaned_data["subject"], priority=form.cleaned_data["priority"],
+            conversation=conversation,
+            actor=request.user,
+            subject=form.cleaned_data["subject"],
+            priority=form.cleaned_data["priority"],
         )
     except DomainError as error:
         return _case_box(request, conversation, status=UNPROCESSABLE, error=error.message)
@@ -198,10 +209,11 @@ def conversation_case_link(request, pk: int):
     cases = selectors.open_cases_for_contact(user=request.user, contact=conversation.contact)
     form = CaseLinkForm(request.POST, cases=cases)
     if not form.is_valid():
-        return _case_box(request, conversation, status=UNPROCESSABLE, error=_("Choose one of the customer's open cases."))
+        return _case_box(
+            request, conversation, status=UNPROCESSABLE, error=_("Choose one of the customer's open cases.")
+        )
     try:
         services.case_link_conversation(conversation=conversation, case=form.cleaned_data["case"], actor=request.user)
     except DomainError as error:
         return _case_box(request, conversation, status=UNPROCESSABLE, error=error.message)
     return _case_box(request, conversation)
-
