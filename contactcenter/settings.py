@@ -243,3 +243,33 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
 AUTH_USER_MODEL = "contactcenter.User"
+
+# --- REST API: body size, per-session and anonymous rates, error responses in the schema ---
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["contactcenter.api.parsers.LimitedJSONParser"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "contactcenter.api.schema.AutoSchema"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "contactcenter.api.throttling.ApiKeyRateThrottle",
+    "contactcenter.api.throttling.SessionUserRateThrottle",
+    "contactcenter.api.throttling.AnonymousRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "api_key": os.environ.get("API_KEY_RATE", "600/min"),
+    "user": os.environ.get("API_USER_RATE", "1200/min"),
+    "anon": os.environ.get("API_ANON_RATE", "60/min"),
+    "auth_failure": os.environ.get("API_AUTH_FAILURE_RATE", "20/min"),
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "ChannelKindEnum": "crm.choices.ChannelKind",
+    "AccountTierEnum": "crm.choices.AccountTier",
+    "CaseStatusEnum": "crm.choices.CaseStatus",
+    "CaseEditableStatusEnum": "crm.api.serializers.CASE_EDITABLE_STATUSES",
+    "CasePriorityEnum": "crm.choices.CasePriority",
+    "CaseSeverityEnum": "crm.choices.CaseSeverity",
+    "ConversationStatusEnum": "crm.choices.ConversationStatus",
+    "MessageDirectionEnum": "crm.choices.MessageDirection",
+    "SenderKindEnum": "crm.choices.SenderKind",
+    "DeliveryStatusEnum": "crm.choices.DeliveryStatus",
+    "ActivityKindEnum": "crm.choices.ActivityKind",
+    "ActivityStatusEnum": "crm.choices.ActivityStatus",
+    "TimelineKindEnum": "crm.choices.TimelineKind",
+}

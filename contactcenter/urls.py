@@ -7,5 +7,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("contactcenter.api.urls")),
+    path("", include("knowledge.urls")),
     path("", include("crm.urls")),
 ]

@@ -465,11 +465,136 @@ def contact_identity_add(*, contact: Contact, channel_kind: str, address: str) -
     return ContactIdentity.objects.create(contact=contact, kind=channel_kind, address=address)
 
 
+# --- Directory and record edits (used by the REST API, the pages and the admin) ---
+
+CASE_UPDATED = "case.updated"
+ACCOUNT_FIELDS = frozenset({"name", "domain", "tier", "owner"})
+CONTACT_FIELDS = frozenset({"first_name", "last_name", "email", "phone", "language", "is_vip", "account", "attributes"})
+CASE_FIELDS = frozenset(
+    {"subject", "description", "status", "priority", "severity", "owner", "account", "first_response_by", "resolve_by"}
+)
+ACTIVITY_FIELDS = frozenset({"subject", "description", "due_at", "status", "owner", "kind"})
+
+
+def _fields_check(fields: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"Unknown fields: {', '.join(sorted(unknown))}")
+
+
+def _contact_fields_normalize(fields: dict[str, Any]) -> dict[str, Any]:
+    fields = dict(fields)
+    if fields.get("email"):
+        fields["email"] = normalize_email(fields["email"])
+    if fields.get("phone"):
+        fields["phone"] = normalize_phone(fields["phone"])
+    return fields
+
+
+def account_create(*, actor, name: str, **fields: Any) -> Account:
+    """Add an organisation to the customer directory. Side effects: Account."""
+    _fields_check(fields, ACCOUNT_FIELDS)
+    with transaction.atomic():
+        return Account.objects.create(name=name, **{**fields, "domain": fields.get("domain", "").strip().lower()})
+
+
+def account_update(*, account: Account, actor, **fields: Any) -> Account:
+    """Change an account's name, domain, tier or owner. Side effects: Account."""
+    _fields_check(fields, ACCOUNT_FIELDS)
+    if "domain" in fields:
+        fields["domain"] = fields["domain"].strip().lower()
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        for name, value in fields.items():
+            setattr(account, name, value)
+        account.save()
+    return account
+
+
+def contact_create(*, actor, **fields: Any) -> Contact:
+    """Add a customer; the phone is stored in E.164 and the email domain lower-cased.
+
+    Channel identities are attached separately (``contact_identity_add``), and
+    ingest matches a new address to this contact by its email or phone.
+    Side effects: Contact. Raises ValidationError for an invalid phone or email.
+    """
+    _fields_check(fields, CONTACT_FIELDS)
+    fields = _contact_fields_normalize(fields)
+    with transaction.atomic():
+        return Contact.objects.create(**fields)
+
+
+def contact_update(*, contact: Contact, actor, **fields: Any) -> Contact:
+    """Change a customer's details (normalised as in ``contact_create``). Side effects: Contact."""
+    _fields_check(fields, CONTACT_FIELDS)
+    fields = _contact_fields_normalize(fields)
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        for name, value in fields.items():
+            setattr(contact, name, value)
+        contact.save()
+    return contact
+
+
+def case_update(*, case: Case, actor, **fields: Any) -> Case:
+    """Edit an open case: details, status (not resolved — that is ``case_resolve``), owner, deadlines.
+
+    Cancelling cancels its open activities, as resolving does.
+    Side effects: Case, Activity statuses on cancel, a TimelineEvent naming the
+    changed fields; after commit ``case.updated`` to supervisors and the owner.
+    Raises CaseClosed for a resolved or cancelled case; ValueError for status resolved.
+    """
+    _fields_check(fields, CASE_FIELDS)
+    if fields.get("status") == CaseStatus.RESOLVED:
+        raise ValueError("Resolve a case with case_resolve, which records the resolution.")
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        if case.status in CaseStatus.closed():
+            raise CaseClosed()
+        changed = [name for name, value in fields.items() if getattr(case, name) != value]
+        for name in changed:
+            setattr(case, name, fields[name])
+        if not changed:
+            return case
+        case.save()
+        if case.status == CaseStatus.CANCELLED:
+            case.activities.filter(status=ActivityStatus.OPEN).update(
+                status=ActivityStatus.CANCELLED, completed_at=timezone.now()
+            )
+        _timeline_add(
+            contact_id=case.contact_id, kind=TimelineKind.CASE_CHANGED,
+            summary=f"{case.number} changed: {', '.join(changed)}", actor=actor, case=case,
+            data={"fields": changed},
+        )
+        publish(events.case_event(case, type=CASE_UPDATED), groups=events.case_groups(case))
+    return case
+
+
+def activity_update(*, activity: Activity, actor, **fields: Any) -> Activity:
+    """Edit an activity; completing it stamps ``completed_at`` and adds it to the timeline.
+
+    Side effects: Activity, TimelineEvent when the status changes.
+    """
+    _fields_check(fields, ACTIVITY_FIELDS)
+    with transaction.atomic():
+        activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        previous = activity.status
+        for name, value in fields.items():
+            setattr(activity, name, value)
+        if activity.status != previous:
+            activity.completed_at = timezone.now() if activity.status != ActivityStatus.OPEN else None
+        activity.save()
+        if activity.status != previous and activity.contact_id:
+            _timeline_add(
+                contact_id=activity.contact_id, kind=TimelineKind.ACTIVITY,
+                summary=f"{activity.get_kind_display()} {activity.get_status_display().lower()}: {activity.subject}",
+                actor=actor, case=activity.case, activity=activity,
+            )
+    return activity
+
+
 # --- Agent workspace: wrap-up, customer 360 edits, case work, collaboration ---
 
-CONTACT_EDITABLE = frozenset({"first_name", "last_name", "email", "phone", "language", "is_vip"})
-ACCOUNT_EDITABLE = frozenset({"name", "domain", "tier"})
-CASE_EDITABLE = frozenset({"subject", "description", "priority", "severity", "owner", "status"})
 MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]+)")
 LIVE_STATUSES = frozenset({ConversationStatus.OPEN, ConversationStatus.WAITING, ConversationStatus.ACTIVE})
 
@@ -554,69 +679,9 @@ def conversation_wrap_up(
         return conversation_close(conversation=conversation, actor=actor, reason=label)
 
 
-def contact_update(*, contact: Contact, actor, **changes: Any) -> Contact:
-    """Edit a contact's details (email and phone normalised). Side effects: Contact row."""
-    unknown = set(changes) - CONTACT_EDITABLE
-    if unknown:
-        raise ValueError(f"not editable: {sorted(unknown)}")
-    if changes.get("email"):
-        changes["email"] = normalize_email(changes["email"])
-    if changes.get("phone"):
-        changes["phone"] = normalize_phone(changes["phone"])
-    for field, value in changes.items():
-        setattr(contact, field, value)
-    contact.full_clean(exclude=["account"])
-    contact.save(update_fields=[*changes, "updated_at"])
-    return contact
-
-
-def account_update(*, account: Account, actor, **changes: Any) -> Account:
-    """Edit an account's name, domain or tier. Side effects: Account row."""
-    unknown = set(changes) - ACCOUNT_EDITABLE
-    if unknown:
-        raise ValueError(f"not editable: {sorted(unknown)}")
-    if changes.get("domain"):
-        changes["domain"] = changes["domain"].strip().lower()
-    for field, value in changes.items():
-        setattr(account, field, value)
-    account.full_clean(exclude=["owner"])
-    account.save(update_fields=[*changes, "updated_at"])
-    return account
-
-
 def _case_changed(case: Case, *, actor, summary: str) -> None:
     _timeline_add(contact_id=case.contact_id, kind=TimelineKind.CASE_CHANGED, summary=summary, actor=actor, case=case)
     publish(events.case_event(case, type=events.CASE_UPDATED), groups=events.case_groups(case))
-
-
-def case_update(*, case: Case, actor, **changes: Any) -> Case:
-    """Change a case's subject, description, priority, severity, owner or status.
-
-    Resolving, cancelling and holding have their own services. Side effects:
-    Case row, TimelineEvent (what changed); after commit ``case.updated``.
-    Raises CaseClosed.
-    """
-    unknown = set(changes) - CASE_EDITABLE
-    if unknown:
-        raise ValueError(f"not editable: {sorted(unknown)}")
-    if changes.get("status") in (*CaseStatus.closed(), CaseStatus.ON_HOLD):
-        raise ValueError("use case_resolve, case_merge or case_hold for that status")
-    with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case.pk)
-        if case.status in CaseStatus.closed():
-            raise CaseClosed()
-        described = []
-        for field, value in changes.items():
-            if getattr(case, field) == value:
-                continue
-            setattr(case, field, value)
-            shown = getattr(case, f"get_{field}_display")() if field in ("priority", "severity", "status") else value
-            described.append(f"{Case._meta.get_field(field).verbose_name} → {shown or '—'}")
-        if not described:
-            return case
-        case.save()
-        _case_changed(case, actor=actor, summary=f"{case.number}: " + "; ".join(str(d) for d in described))
-    return case
 
 
 def case_hold(*, case: Case, actor, reason: str = "") -> Case:
@@ -646,9 +711,10 @@ def case_resume(*, case: Case, actor) -> Case:
     """
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
-        if case.status != CaseStatus.ON_HOLD or case.on_hold_since is None:
+        if case.status != CaseStatus.ON_HOLD:
             raise CaseNotOnHold()
-        paused = timezone.now() - case.on_hold_since
+        # A case put on hold by a plain status edit has no start time: nothing to shift.
+        paused = timezone.now() - (case.on_hold_since or timezone.now())
         if case.first_response_by and case.first_responded_at is None:
             case.first_response_by += paused
         if case.resolve_by:

@@ -2,18 +2,20 @@ from __future__ import annotations
 
 import hmac
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
+from contactcenter.api.throttling import FailedAuthenticationThrottle
 from contactcenter.models import ApiKey
-
-#: last_used_at is written at most this often per key, not on every request.
-LAST_USED_RESOLUTION_SECONDS = 60
+from contactcenter.services import api_key_record_use
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Bearer cck_<key id>_<secret>``; the request acts as the key's owner."""
+    """``Authorization: Bearer cck_<key id>_<secret>``; the request acts as the key's owner.
+
+    A wrong, revoked or expired key is refused (401), never treated as anonymous;
+    too many refusals from one address are answered 429 until the window passes.
+    """
 
     keyword = "Bearer"
 
@@ -22,10 +24,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _sep, token = header.partition(" ")
         if scheme != self.keyword:
             return None
-        key = self._lookup(token.strip())
-        now = timezone.now()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        throttle = FailedAuthenticationThrottle()
+        throttle.check(request)
+        try:
+            key = self._lookup(token.strip())
+        except exceptions.AuthenticationFailed:
+            throttle.record_failure()
+            raise
+        api_key_record_use(api_key=key)
         return key.owner, key
 
     def _lookup(self, token: str) -> ApiKey:
@@ -35,7 +41,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Malformed API key."))
         key = ApiKey.objects.active().select_related("owner").filter(key_id=key_id).first()
         if key is None or not hmac.compare_digest(key.secret_hash, ApiKey.hash_secret(secret)):
-            raise exceptions.AuthenticationFailed(_("Invalid or revoked API key."))
+            raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked API key."))
         if not key.owner.is_active:
             raise exceptions.AuthenticationFailed(_("The key's owner is inactive."))
         return key

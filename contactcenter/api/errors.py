@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from contactcenter.api.parsers import RequestTooLarge
 from contactcenter.exceptions import DomainError
 
 
@@ -17,15 +19,31 @@ def error_response(*, code: str, message: str, status_code: int, fields: dict | 
     )
 
 
+def _field_messages(value) -> list | dict:
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return _flatten(value) if isinstance(value, dict) else [str(value)]
+
+
 def _flatten(detail) -> dict:
     if isinstance(detail, dict):
-        return {key: [str(item) for item in value] if isinstance(value, list) else _flatten(value) if isinstance(value, dict) else [str(value)] for key, value in detail.items()}
+        return {key: _field_messages(value) for key, value in detail.items()}
     return {"non_field_errors": [str(item) for item in detail]} if isinstance(detail, list) else {}
 
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return error_response(code=exc.code, message=exc.message, status_code=exc.status)
+    if isinstance(exc, IntegrityError):
+        # A constraint the serializer could not pre-check lost a race (two
+        # requests adding the same identity at once): the data changed under us.
+        return error_response(
+            code="conflict", message="The change conflicts with data stored meanwhile.",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE when DRF asks for it.
+        exc = RequestTooLarge()
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):

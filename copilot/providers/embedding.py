@@ -28,5 +28,7 @@ def embed(texts: Sequence[str]) -> list[list[float]]:
     """Unit-length 384-dimensional vectors, one per text (cosine similarity = dot product)."""
     if not texts:
         return []
-    vectors = _model().encode(list(texts), normalize_embeddings=True, convert_to_numpy=True, batch_size=32)
+    vectors = _model().encode(
+        list(texts), normalize_embeddings=True, convert_to_numpy=True, batch_size=32, show_progress_bar=False
+    )
     return vectors.tolist()
