@@ -288,3 +288,14 @@ def quick_reply_values(*, conversation: Conversation, agent) -> dict[str, str]:
         "caseNumber": conversation.case.number if conversation.case_id else "",
         "conversationId": str(conversation.pk),
     }
+
+
+def recently_closed_for(user, *, limit: int = 10) -> list[Conversation]:
+    """The agent's most recently closed conversations (the *Closed work items* list)."""
+    if not is_staff_member(user):
+        return []
+    return list(
+        Conversation.objects.select_related("contact")
+        .filter(assigned_agent=user, status=ConversationStatus.CLOSED)
+        .order_by("-closed_at", "-id")[:limit]
+    )

@@ -265,3 +265,13 @@ class TestCustomerCards:
     def test_outsider_cannot_edit_contacts(self, client, outsider, mine):
         client.force_login(outsider)
         assert client.post(f"/contacts/{mine.contact_id}/card/", {"first_name": "X"}).status_code == 403
+
+
+def test_recently_closed_conversations_are_listed_apart(agent_client, agent, mine):
+    services.conversation_close(conversation=mine, actor=agent)
+
+    html = agent_client.get("/").content.decode()
+
+    assert f'id="work-{mine.pk}"' not in html
+    closed = html[html.index('id="closed-title"') :]
+    assert "Emma Wilson" in closed and "closed" in closed

@@ -21,6 +21,7 @@ def _workspace_context(request, *, session: Conversation | None = None) -> dict:
     context = {
         "worklist": selectors.worklist_for(request.user),
         "my_cases": selectors.my_open_cases(request.user),
+        "recently_closed": selectors.recently_closed_for(request.user),
         "last_id": selectors.latest_message_id(request.user),
         "max_sessions": MAX_SESSIONS,
     }
