@@ -21,6 +21,11 @@ workspace_patterns = [
     path("cases/<int:pk>/edit/", cases.case_edit, name="case-edit"),
     path("cases/<int:pk>/notes/", cases.case_note, name="case-note"),
     path("cases/<int:pk>/activities/", cases.case_activity, name="case-activity"),
+    path(
+        "cases/<int:pk>/activities/<int:activity_pk>/complete/",
+        cases.case_activity_complete,
+        name="case-activity-complete",
+    ),
     path("cases/<int:pk>/resolve/", cases.case_resolve, name="case-resolve"),
     path("cases/<int:pk>/hold/", cases.case_hold, name="case-hold"),
     path("cases/<int:pk>/resume/", cases.case_resume, name="case-resume"),

@@ -168,6 +168,16 @@ def test_agent_works_two_sessions_replies_notes_and_wraps_up(live_server_url, br
         body="Thanks, I need it by Monday",
     )
     page.locator(f"#transcript-{emma.pk} .msg-customer", has_text="by Monday").wait_for(timeout=10_000)
+    # The open session marks it read, so My work shows no unread count for it.
+    latest = Message.objects.filter(conversation=emma).latest("id").pk
+    page.wait_for_function(
+        "id => { const b = document.getElementById('unread-' + id); return !b || b.hidden; }", arg=emma.pk
+    )
+    for _ in range(50):
+        if Conversation.objects.get(pk=emma.pk).agent_read_up_to >= latest:
+            break
+        page.wait_for_timeout(100)
+    assert Conversation.objects.get(pk=emma.pk).agent_read_up_to >= latest
     shot(page, "workspace-session")
 
     # A second session keeps its draft while switching tabs, and across a reload.

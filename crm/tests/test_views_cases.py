@@ -208,3 +208,14 @@ class TestCasePage:
         assert "mentioned you" in listing
         client.post("/notifications/read/")
         assert not Notification.objects.filter(recipient=supervisor, read_at__isnull=True).exists()
+
+
+def test_complete_activity(agent_client, agent, supervisor):
+    mine = case(supervisor, owner=agent)
+    activity = services.activity_create(actor=agent, subject="Call back", kind="phone_call", case=mine)
+
+    response = agent_client.post(f"/cases/{mine.pk}/activities/{activity.pk}/complete/", **HTMX)
+
+    activity.refresh_from_db()
+    assert response.status_code == 200 and activity.status == "completed"
+    assert agent_client.post(f"/cases/{mine.pk}/activities/{activity.pk}/complete/", **HTMX).status_code == 404

@@ -275,3 +275,12 @@ def test_recently_closed_conversations_are_listed_apart(agent_client, agent, min
     assert f'id="work-{mine.pk}"' not in html
     closed = html[html.index('id="closed-title"') :]
     assert "Emma Wilson" in closed and "closed" in closed
+
+
+def test_supervisor_reply_in_a_colleagues_conversation_shows_as_supervisor(client, supervisor, theirs):
+    client.force_login(supervisor)
+
+    response = client.post(f"/conversations/{theirs.pk}/messages/", {"body": "Supervisor here"}, **HTMX)
+
+    assert theirs.messages.last().sender_kind == "supervisor"
+    assert "msg-supervisor" in response.content.decode()

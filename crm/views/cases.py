@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from contactcenter.exceptions import DomainError
 from crm import selectors, services
-from crm.choices import CasePriority, CaseStatus, CaseView
+from crm.choices import ActivityStatus, CasePriority, CaseStatus, CaseView
 from crm.forms import (
     ActivityForm,
     BulkAction,
@@ -190,6 +191,17 @@ def case_activity(request, pk: int):
         subject=form.cleaned_data["subject"],
         due_at=form.cleaned_data["due_at"],
     )
+    return _section(request, case, "crm/partials/_case_activities.html")
+
+
+@staff_required
+@require_POST
+def case_activity_complete(request, pk: int, activity_pk: int):
+    case = access_case(request, pk)
+    activity = case.activities.filter(pk=activity_pk, status=ActivityStatus.OPEN).first()
+    if activity is None:
+        raise Http404
+    services.activity_update(activity=activity, actor=request.user, status=ActivityStatus.COMPLETED)
     return _section(request, case, "crm/partials/_case_activities.html")
 
 

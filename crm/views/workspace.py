@@ -8,7 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from contactcenter.exceptions import DomainError
+from contactcenter.permissions import is_supervisor
 from crm import selectors, services
+from crm.choices import SenderKind
 from crm.forms import CaseFromConversationForm, CaseLinkForm, ComposerForm, WrapUpForm
 from crm.models import Conversation, WrapUpPolicy
 from crm.views.common import UNPROCESSABLE, access_conversation, fragment, staff_required
@@ -88,17 +90,27 @@ def conversation_message(request, pk: int):
     form = ComposerForm(request.POST)
     if not form.is_valid():
         return _composer_error(request, conversation, _("Write a message first (at most 10,000 characters)."))
+    body, sender_kind = form.cleaned_data["body"], _sender_kind(request.user, conversation)
     try:
         if form.cleaned_data["internal"]:
-            message = services.note_add(conversation=conversation, author=request.user, body=form.cleaned_data["body"])
+            message = services.note_add(
+                conversation=conversation, author=request.user, body=body, sender_kind=sender_kind
+            )
         else:
             message = services.message_send(
-                conversation=conversation, sender=request.user, body=form.cleaned_data["body"]
+                conversation=conversation, sender=request.user, body=body, sender_kind=sender_kind
             )
     except DomainError as error:
         return _composer_error(request, conversation, error.message)
     services.conversation_mark_read(conversation=conversation, user=request.user)
     return render(request, "crm/partials/_message_oob.html", {"message": message})
+
+
+def _sender_kind(user, conversation: Conversation) -> str:
+    """A supervisor writing in a colleague's conversation shows as a supervisor."""
+    if conversation.assigned_agent_id != user.pk and is_supervisor(user):
+        return SenderKind.SUPERVISOR
+    return SenderKind.AGENT
 
 
 def _composer_error(request, conversation: Conversation, text: str):

@@ -298,6 +298,8 @@
     if (document.getElementById("message-" + id)) { event.preventDefault(); return; }
     if (item.dataset.direction !== "inbound") return;
     var conversation = item.dataset.conversation;
+    // A conversation that is not listed yet (newly assigned): reload My work.
+    if (!document.getElementById("work-" + conversation)) htmx.trigger(document.body, "worklist-refresh");
     var sender = item.querySelector(".sender");
     if (activeSession() === conversation && !document.hidden) {
       markRead(conversation);
