@@ -255,3 +255,21 @@ def test_case_pages_render(live_server_url, browser, agent, supervisor):
     page.click("#case-notes button[type=submit]")
     page.locator("#case-notes", has_text="Asked for a video of the buzz").wait_for()
     shot(page, "case-detail")
+
+    # A refused edit (422) still shows its errors in place.
+    page.click("#case-details summary")
+    page.fill("#case-details input[name=subject]", "")
+    # Skip the browser's own check so the server's refusal is what is shown.
+    page.eval_on_selector("#case-details input[name=subject]", "el => el.removeAttribute('required')")
+    page.click("#case-details button[type=submit]")
+    page.locator("#case-details .field-error").wait_for()
+
+    # A colleague's @mention reaches the bell live.
+    page.wait_for_timeout(500)  # let the socket connect
+    outside_the_browser_loop(
+        services.discussion_post, case=case, author=supervisor, body="@agent.a could you call Noah today?"
+    )
+    page.locator("#notification-count", has_text="1").wait_for(timeout=10_000)
+    page.click("#notification-bell button")
+    page.locator("#notification-panel", has_text="could you call Noah").wait_for()
+    shot(page, "notifications")

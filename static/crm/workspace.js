@@ -1,17 +1,12 @@
 /* Agent workspace: session tabs, drafts in sessionStorage, quick replies, keyboard shortcuts,
-   live-update bookkeeping for the agent socket. Plain JS on top of htmx; no build step. */
+   live-update bookkeeping for the agent socket. Plain JS on top of htmx; no build step.
+   Loaded on every CRM page; the workspace part runs only where #workspace exists. */
 (function () {
   "use strict";
   var workspace = document.getElementById("workspace");
-  if (!workspace) return;
-
-  var MAX = parseInt(workspace.dataset.maxSessions || "10", 10);
-  var SESSION_URL = workspace.dataset.sessionUrl; // ".../conversations/0/"
-  var lastId = parseInt(workspace.dataset.lastId || "0", 10);
-  var store = window.sessionStorage;
-  var tabs = document.getElementById("session-tabs");
-  var panels = document.getElementById("session-panels");
   var announcer = document.getElementById("live-announcer");
+  // The newest message id this page has seen; only the workspace resumes from it.
+  var lastId = workspace ? parseInt(workspace.dataset.lastId || "0", 10) : null;
 
   // 422 carries a form with its errors: swap it like a success.
   htmx.config.responseHandling = [
@@ -23,7 +18,7 @@
 
   // Reconnects resume after the newest message this page has seen.
   htmx.createWebSocket = function (url) {
-    var full = url + (url.indexOf("?") >= 0 ? "&" : "?") + "last_id=" + lastId;
+    var full = lastId === null ? url : url + (url.indexOf("?") >= 0 ? "&" : "?") + "last_id=" + lastId;
     var socket = new WebSocket(full, []);
     socket.binaryType = htmx.config.wsBinaryType;
     return socket;
@@ -33,6 +28,23 @@
     announcer.textContent = "";
     window.setTimeout(function () { announcer.textContent = text; }, 50);
   }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-toggle-panel]");
+    if (toggle) {
+      var target = document.getElementById(toggle.dataset.togglePanel);
+      target.hidden = !target.hidden;
+      toggle.setAttribute("aria-expanded", target.hidden ? "false" : "true");
+    }
+  });
+
+  if (!workspace) return;
+
+  var MAX = parseInt(workspace.dataset.maxSessions || "10", 10);
+  var SESSION_URL = workspace.dataset.sessionUrl; // ".../conversations/0/"
+  var store = window.sessionStorage;
+  var tabs = document.getElementById("session-tabs");
+  var panels = document.getElementById("session-panels");
 
   function sessionUrl(id, suffix) { return SESSION_URL.replace(/0\/$/, id + "/" + (suffix || "")); }
 
@@ -147,12 +159,6 @@
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
       event.preventDefault();
       openSession(link.dataset.openSession, link.dataset.label, false);
-    }
-    var toggle = event.target.closest("[data-toggle-panel]");
-    if (toggle) {
-      var target = document.getElementById(toggle.dataset.togglePanel);
-      target.hidden = !target.hidden;
-      toggle.setAttribute("aria-expanded", target.hidden ? "false" : "true");
     }
   });
 
