@@ -299,3 +299,17 @@ def recently_closed_for(user, *, limit: int = 10) -> list[Conversation]:
         .filter(assigned_agent=user, status=ConversationStatus.CLOSED)
         .order_by("-closed_at", "-id")[:limit]
     )
+
+
+def contacts_search(*, user, query: str, limit: int = 8) -> list[Contact]:
+    """Customers matching every word of ``query`` by name, email, phone or channel address."""
+    words = query.split()
+    if not words:
+        return []
+    qs = contacts_visible_to(user)
+    for word in words[:5]:
+        qs = qs.filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+            | Q(phone__icontains=word) | Q(identities__address__icontains=word)
+        )
+    return list(qs.distinct().order_by("last_name", "first_name", "id")[:limit])

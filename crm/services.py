@@ -881,3 +881,39 @@ def saved_view_save(*, owner, name: str, filters: dict[str, Any]) -> SavedView:
     """Create or replace the user's named case-list filter. Side effects: SavedView row."""
     view, _created = SavedView.objects.update_or_create(owner=owner, name=name[:60], defaults={"filters": filters})
     return view
+
+
+def conversation_contact_link(*, conversation: Conversation, contact: Contact, actor) -> Conversation:
+    """Attach a conversation, and the channel address it came from, to another (existing) customer.
+
+    For a visitor recognised as a known customer: the identity moves, so
+    later messages from that address resolve to ``contact``; every
+    conversation of that identity and their timeline entries move with it.
+    Side effects: ContactIdentity, Conversation and TimelineEvent rows, a
+    TimelineEvent on the target. Raises ConversationClosed.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == ConversationStatus.CLOSED:
+            raise ConversationClosed()
+        if conversation.contact_id == contact.pk:
+            return conversation
+        previous = conversation.contact_id
+        moved = list(Conversation.objects.filter(identity_id=conversation.identity_id).values_list("pk", flat=True))
+        ContactIdentity.objects.filter(pk=conversation.identity_id).update(contact=contact)
+        Conversation.objects.filter(pk__in=moved).update(contact=contact)
+        TimelineEvent.objects.filter(contact_id=previous, conversation_id__in=moved).update(contact=contact)
+        _timeline_add(
+            contact_id=contact.pk, kind=TimelineKind.NOTE,
+            summary=f"Conversation #{conversation.pk} linked to this customer", actor=actor, conversation=conversation,
+        )
+        conversation.contact = contact
+    return conversation
+
+
+def contact_note_add(*, contact: Contact, author, body: str) -> TimelineEvent:
+    """A quick note on the customer's timeline. Side effects: TimelineEvent (full text in ``data.body``)."""
+    with transaction.atomic():
+        return _timeline_add(
+            contact_id=contact.pk, kind=TimelineKind.NOTE, summary=body, actor=author, data={"body": body}
+        )

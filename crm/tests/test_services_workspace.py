@@ -264,3 +264,29 @@ class TestCannedResponses:
     def test_placeholders_are_filled_and_unknown_ones_stay(self):
         reply = CannedResponse(slug="hi", title="Hi", body="Hi {customerFirstName}, case {caseNumber} {unknown}")
         assert reply.render({"customerFirstName": "Emma", "caseNumber": ""}) == "Hi Emma, case {caseNumber} {unknown}"
+
+
+class TestCustomerLink:
+    def test_link_moves_identity_conversations_and_their_timeline(self, agent):
+        conversation = live_conversation(agent)
+        visitor = conversation.contact
+        known = ContactFactory(first_name="Emma")
+
+        services.conversation_contact_link(conversation=conversation, contact=known, actor=agent)
+
+        conversation.refresh_from_db()
+        assert conversation.contact == known and conversation.identity.contact == known
+        assert not TimelineEvent.objects.filter(contact=visitor).exists()
+        later = services.message_ingest(channel_kind=ChannelKind.WEBCHAT, address="visitor-1", body="Me again")
+        assert later.conversation.contact == known
+
+    def test_link_refuses_closed_conversation(self, agent):
+        conversation = live_conversation(agent)
+        services.conversation_close(conversation=conversation, actor=agent)
+        with pytest.raises(ConversationClosed):
+            services.conversation_contact_link(conversation=conversation, contact=ContactFactory(), actor=agent)
+
+    def test_quick_note_on_the_timeline(self, agent):
+        contact = ContactFactory()
+        note = services.contact_note_add(contact=contact, author=agent, body="Prefers email")
+        assert note.kind == TimelineKind.NOTE and contact.timeline.get().data["body"] == "Prefers email"

@@ -284,3 +284,30 @@ def test_supervisor_reply_in_a_colleagues_conversation_shows_as_supervisor(clien
 
     assert theirs.messages.last().sender_kind == "supervisor"
     assert "msg-supervisor" in response.content.decode()
+
+
+class TestCustomerLinkAndNotes:
+    def test_search_and_link_another_customer(self, agent_client, mine):
+        from crm.tests.factories import ContactFactory
+
+        known = ContactFactory(first_name="Emma", last_name="Known", email="emma.known@example.com")
+
+        found = agent_client.get(f"/conversations/{mine.pk}/customer/search/?q=emma.known", **HTMX).content.decode()
+        assert "Emma Known" in found
+
+        response = agent_client.post(f"/conversations/{mine.pk}/customer/", {"contact": known.pk}, **HTMX)
+
+        mine.refresh_from_db()
+        assert response.status_code == 200 and mine.contact == known
+        assert "Emma Known" in response.content.decode()
+
+    def test_search_and_link_are_refused_on_another_agents_conversation(self, agent_client, theirs, mine):
+        assert agent_client.get(f"/conversations/{theirs.pk}/customer/search/?q=a", **HTMX).status_code == 404
+        response = agent_client.post(f"/conversations/{theirs.pk}/customer/", {"contact": mine.contact_id}, **HTMX)
+        assert response.status_code == 404
+
+    def test_quick_note_on_the_timeline(self, agent_client, mine):
+        response = agent_client.post(f"/conversations/{mine.pk}/timeline/notes/", {"body": "Prefers email"}, **HTMX)
+        assert response.status_code == 200 and "Prefers email" in response.content.decode()
+        empty = agent_client.post(f"/conversations/{mine.pk}/timeline/notes/", {"body": ""}, **HTMX)
+        assert empty.status_code == 422

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -11,7 +11,7 @@ from contactcenter.exceptions import DomainError
 from contactcenter.permissions import is_supervisor
 from crm import selectors, services
 from crm.choices import SenderKind
-from crm.forms import CaseFromConversationForm, CaseLinkForm, ComposerForm, WrapUpForm
+from crm.forms import CaseFromConversationForm, CaseLinkForm, CaseNoteForm, ComposerForm, WrapUpForm
 from crm.models import Conversation, WrapUpPolicy
 from crm.views.common import UNPROCESSABLE, access_conversation, fragment, staff_required
 
@@ -230,3 +230,43 @@ def conversation_case_link(request, pk: int):
     except DomainError as error:
         return _case_box(request, conversation, status=UNPROCESSABLE, error=error.message)
     return _case_box(request, conversation)
+
+
+@staff_required
+@require_GET
+def customer_search(request, pk: int):
+    conversation = access_conversation(request, pk)
+    query = request.GET.get("q", "")[:100]
+    contacts = [c for c in selectors.contacts_search(user=request.user, query=query) if c.pk != conversation.contact_id]
+    return render(
+        request, "crm/partials/_customer_search.html", {"conversation": conversation, "contacts": contacts, "q": query}
+    )
+
+
+@staff_required
+@require_POST
+def customer_link(request, pk: int):
+    conversation = access_conversation(request, pk)
+    contact = selectors.contacts_visible_to(request.user).filter(pk=request.POST.get("contact") or 0).first()
+    if contact is None:
+        raise Http404
+    try:
+        services.conversation_contact_link(conversation=conversation, contact=contact, actor=request.user)
+    except DomainError as error:
+        return _session_response(request, conversation, status=UNPROCESSABLE, action_error=error.message)
+    return _session_response(request, conversation)
+
+
+@staff_required
+@require_POST
+def timeline_note(request, pk: int):
+    conversation = access_conversation(request, pk)
+    form = CaseNoteForm(request.POST)
+    if form.is_valid():
+        services.contact_note_add(contact=conversation.contact, author=request.user, body=form.cleaned_data["body"])
+    context = {
+        "conversation": conversation,
+        "timeline": selectors.timeline_for(user=request.user, contact=conversation.contact, limit=20),
+        "note_error": "" if form.is_valid() else _("Write a note first (at most 5,000 characters)."),
+    }
+    return fragment(request, "crm/partials/_timeline.html", context, status=200 if form.is_valid() else UNPROCESSABLE)
