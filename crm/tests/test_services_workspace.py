@@ -11,7 +11,6 @@ from django.utils import timezone
 from crm import services
 from crm.choices import (
     ActivityKind,
-    CasePriority,
     CaseStatus,
     ChannelKind,
     ConversationStatus,
