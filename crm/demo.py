@@ -369,6 +369,8 @@ def _conversation(spec, users, contacts) -> None:
     agent = users.get(agent_name) if agent_name else None
     conversation = None
     context = {"demo_key": key, "pre_chat": {"Name": contact.display_name, "Email": contact.email}}
+    if any(sender == "bot" for sender, _text in transcript):
+        context["escalation"] = {"last topic": "Charging problem", "reason": "Asked for an agent", "language": "en"}
     if channel == ChannelKind.WEBCHAT:
         context["visitor"] = {"browser": "Chrome 131", "os": "Windows 11", "language": "en-US", "authenticated": False}
     assigned = False

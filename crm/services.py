@@ -731,7 +731,10 @@ def case_note_add(*, case: Case, author, body: str) -> TimelineEvent:
     """Add a note to a case; it shows on the case and on the customer's timeline.
 
     Side effects: TimelineEvent (kind note, full text in ``data.body``).
+    Raises CaseClosed: a resolved or cancelled case is read-only.
     """
+    if case.status in CaseStatus.closed():
+        raise CaseClosed()
     with transaction.atomic():
         return _timeline_add(
             contact_id=case.contact_id, kind=TimelineKind.NOTE, summary=body, actor=author, case=case,

@@ -219,3 +219,14 @@ def test_complete_activity(agent_client, agent, supervisor):
     activity.refresh_from_db()
     assert response.status_code == 200 and activity.status == "completed"
     assert agent_client.post(f"/cases/{mine.pk}/activities/{activity.pk}/complete/", **HTMX).status_code == 404
+
+
+def test_resolved_case_is_read_only(agent_client, agent, supervisor):
+    mine = case(supervisor, owner=agent)
+    services.case_resolve(case=mine, actor=agent, resolution="Replaced the unit")
+
+    page = agent_client.get(f"/cases/{mine.pk}/").content.decode()
+    refused = agent_client.post(f"/cases/{mine.pk}/notes/", {"body": "late note"}, **HTMX)
+
+    assert "Add note" not in page and "Edit details" not in page and "Merge duplicate" not in page
+    assert refused.status_code == 422

@@ -173,7 +173,11 @@ def case_note(request, pk: int):
     form = CaseNoteForm(request.POST)
     if not form.is_valid():
         return _section(request, case, "crm/partials/_case_notes.html", status=UNPROCESSABLE, note_form=form)
-    services.case_note_add(case=case, author=request.user, body=form.cleaned_data["body"])
+    try:
+        services.case_note_add(case=case, author=request.user, body=form.cleaned_data["body"])
+    except DomainError as error:
+        form.add_error("body", error.message)
+        return _section(request, case, "crm/partials/_case_notes.html", status=UNPROCESSABLE, note_form=form)
     return _section(request, case, "crm/partials/_case_notes.html")
 
 

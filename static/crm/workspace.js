@@ -38,6 +38,14 @@
     }
   });
 
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest && event.target.closest("[data-select-all]");
+    if (!all) return;
+    all.form.querySelectorAll('input[type=checkbox][name="' + all.dataset.selectAll + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   if (!workspace) return;
 
   var MAX = parseInt(workspace.dataset.maxSessions || "10", 10);
