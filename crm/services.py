@@ -51,6 +51,7 @@ from crm.exceptions import (
 from crm.models import (
     Account,
     Activity,
+    CannedResponse,
     Case,
     CaseDiscussion,
     Contact,
@@ -920,3 +921,28 @@ def contact_note_add(*, contact: Contact, author, body: str) -> TimelineEvent:
         return _timeline_add(
             contact_id=contact.pk, kind=TimelineKind.NOTE, summary=body, actor=author, data={"body": body}
         )
+
+
+def canned_response_save(
+    *, owner, slug: str, title: str, body: str, tags: str = "", language: str = "en",
+    response: CannedResponse | None = None,
+) -> CannedResponse:
+    """Create or edit one of the user's personal quick replies (shared ones are edited in the admin).
+
+    Side effects: CannedResponse row. Raises PermissionError for someone else's reply.
+    """
+    if response is not None and response.owner_id != owner.pk:
+        raise PermissionError("only the owner edits a personal quick reply")
+    response = response or CannedResponse(owner=owner)
+    response.slug, response.title, response.body = slug, title, body
+    response.tags, response.language = " ".join(tags.split()), language
+    response.full_clean()
+    response.save()
+    return response
+
+
+def canned_response_delete(*, response: CannedResponse, actor) -> None:
+    """Delete one of the user's personal quick replies. Raises PermissionError for anyone else's."""
+    if response.owner_id != actor.pk:
+        raise PermissionError("only the owner deletes a personal quick reply")
+    response.delete()

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from crm.views import cases, customers, notifications, workspace
+from crm.views import cases, customers, notifications, quick_replies, workspace
 
 workspace_patterns = [
     path("workspace/worklist/", workspace.worklist, name="worklist"),
@@ -35,6 +35,9 @@ workspace_patterns = [
     path("cases/<int:pk>/merge/", cases.case_merge, name="case-merge"),
     path("cases/<int:pk>/swarm/", cases.case_swarm, name="case-swarm"),
     path("cases/<int:pk>/discussion/", cases.case_discussion_post, name="case-discussion"),
+    path("quick-replies/", quick_replies.quick_reply_list, name="quick-reply-list"),
+    path("quick-replies/<int:pk>/", quick_replies.quick_reply_edit, name="quick-reply-edit"),
+    path("quick-replies/<int:pk>/delete/", quick_replies.quick_reply_delete, name="quick-reply-delete"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications-read"),
 ]
