@@ -328,6 +328,10 @@
 
   document.body.addEventListener("htmx:load", function (event) {
     restoreDrafts(event.detail.elt);
+    if (event.detail.elt.id === "worklist") {
+      var current = document.getElementById("work-" + activeSession());
+      if (current) current.setAttribute("aria-current", "true");
+    }
     var elt = event.detail.elt;
     var session = elt.matches && elt.matches(".session") ? elt : elt.querySelector && elt.querySelector(".session");
     if (session) scrollTranscript(session.dataset.conversation);
