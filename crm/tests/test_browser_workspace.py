@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from asgiref.sync import SyncToAsync
+from channels.layers import channel_layers
 from daphne.testing import DaphneProcess
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
@@ -44,12 +47,22 @@ def _application():
     return ASGIStaticFilesHandler(get_default_application())
 
 
+def _child_setup():
+    # A forked child inherits asgiref's thread-sensitive executor without its
+    # worker thread (it lives in the parent, if Channels tests ran first there);
+    # database_sync_to_async calls in consumers would wait on it forever.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
 @pytest.fixture
 def live_server_url(transactional_db):
     # The child inherits settings already pointing at the test database; it
     # must open its own connections rather than share the parent's sockets.
     connections.close_all()
-    server = DaphneProcess("localhost", _application)
+    # Nor may it inherit a channel layer made earlier in this process (by
+    # Channels tests, on an event loop that is gone): both sides start fresh.
+    channel_layers.backends = {}
+    server = DaphneProcess("localhost", _application, setup=_child_setup)
     server.start()
     if not server.ready.wait(timeout=30):
         server.terminate()
