@@ -10,7 +10,7 @@ from crm.choices import ChannelKind, ConversationStatus
 from crm.models import Conversation
 from crm.tests.factories import ContactFactory
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
 
 ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
 
