@@ -46,6 +46,33 @@
     });
   });
 
+  // Waiting times and SLA timers keep counting between server renders.
+  function shortDuration(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) return seconds + "s";
+    if (seconds < 3600) return Math.floor(seconds / 60) + "m";
+    if (seconds < 86400) {
+      var minutes = Math.floor((seconds % 3600) / 60);
+      return Math.floor(seconds / 3600) + "h " + (minutes < 10 ? "0" : "") + minutes + "m";
+    }
+    return Math.floor(seconds / 86400) + "d";
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      el.textContent = shortDuration((now - Date.parse(el.dataset.since)) / 1000);
+    });
+    document.querySelectorAll(".sla-timer[data-due]").forEach(function (el) {
+      var left = (Date.parse(el.dataset.due) - now) / 1000;
+      var state = left <= 0 ? "breached" : left <= 3600 ? "warning" : "ok";
+      el.classList.remove("sla-ok", "sla-warning", "sla-breached");
+      el.classList.add("sla-" + state);
+      el.querySelector(".sla-label").textContent =
+        left <= 0 ? "Breached " + shortDuration(-left) + " ago" : shortDuration(left) + " left";
+    });
+  }
+  window.setInterval(tick, 15000);
+
   if (!workspace) return;
 
   var MAX = parseInt(workspace.dataset.maxSessions || "10", 10);
