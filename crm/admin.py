@@ -108,7 +108,17 @@ def resolve_cases(modeladmin, request, queryset):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
-    list_display = ["number", "subject", "status", "priority", "severity", "contact", "owner", "resolve_by", "created_at"]
+    list_display = [
+        "number",
+        "subject",
+        "status",
+        "priority",
+        "severity",
+        "contact",
+        "owner",
+        "resolve_by",
+        "created_at",
+    ]
     list_filter = ["status", "priority", "severity", "queue"]
     search_fields = ["number", "subject", "contact__email", "contact__last_name", "account__name"]
     readonly_fields = ["number", "created_at", "updated_at", "first_responded_at", "resolved_at", "on_hold_since"]
@@ -124,9 +134,16 @@ class CaseAdmin(admin.ModelAdmin):
             return
         # New cases take their number from the database sequence in the service.
         created = services.case_create(
-            contact=obj.contact, subject=obj.subject, actor=request.user, description=obj.description,
-            priority=obj.priority, severity=obj.severity, owner=obj.owner, account=obj.account,
-            first_response_by=obj.first_response_by, resolve_by=obj.resolve_by,
+            contact=obj.contact,
+            subject=obj.subject,
+            actor=request.user,
+            description=obj.description,
+            priority=obj.priority,
+            severity=obj.severity,
+            owner=obj.owner,
+            account=obj.account,
+            first_response_by=obj.first_response_by,
+            resolve_by=obj.resolve_by,
         )
         obj.pk = created.pk
         obj.number = created.number
@@ -134,12 +151,29 @@ class CaseAdmin(admin.ModelAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["id", "channel_kind", "contact", "status", "assigned_agent", "queue", "case", "created_at", "closed_at"]
+    list_display = [
+        "id",
+        "channel_kind",
+        "contact",
+        "status",
+        "assigned_agent",
+        "queue",
+        "case",
+        "created_at",
+        "closed_at",
+    ]
     list_filter = ["status", "channel_kind", "queue", "disposition_codes"]
     search_fields = ["id", "subject", "contact__first_name", "contact__last_name", "contact__email", "case__number"]
     readonly_fields = [
-        "created_at", "first_queued_at", "assigned_at", "first_agent_response_at", "last_customer_message_at",
-        "last_message_at", "closed_at", "wrapped_up_at", "agent_read_up_to",
+        "created_at",
+        "first_queued_at",
+        "assigned_at",
+        "first_agent_response_at",
+        "last_customer_message_at",
+        "last_message_at",
+        "closed_at",
+        "wrapped_up_at",
+        "agent_read_up_to",
     ]
     list_select_related = ["contact", "assigned_agent", "queue", "case"]
     raw_id_fields = ["identity", "contact", "case", "assigned_agent"]
@@ -239,3 +273,12 @@ class SavedViewAdmin(admin.ModelAdmin):
     search_fields = ["name", "owner__username"]
     readonly_fields = ["created_at"]
     raw_id_fields = ["owner"]
+
+
+@admin.register(DiscussionPost)
+class DiscussionPostAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "discussion", "author", "body"]
+    search_fields = ["body", "discussion__case__number"]
+    readonly_fields = ["created_at"]
+    list_select_related = ["discussion__case", "author"]
+    raw_id_fields = ["discussion", "author"]

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import ActivityKind, CasePriority, CaseStatus, CaseView
-from crm.models import Account, Case, Contact, DispositionCode
+from crm.models import Account, CannedResponse, Case, Contact, DispositionCode
 from crm.validators import normalize_email, normalize_phone
 
 MAX_MESSAGE_LENGTH = 10_000
@@ -20,8 +20,10 @@ class ComposerForm(forms.Form):
 
 class WrapUpForm(forms.Form):
     codes = forms.ModelMultipleChoiceField(
-        queryset=DispositionCode.objects.filter(is_active=True), required=False,
-        widget=forms.CheckboxSelectMultiple, label=_("Disposition codes"),
+        queryset=DispositionCode.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Disposition codes"),
     )
     notes = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Notes"))
 
@@ -143,7 +145,9 @@ class MergeForm(forms.Form):
 
 class SwarmForm(forms.Form):
     invitees = forms.ModelMultipleChoiceField(queryset=None, label=_("Invite colleagues"))
-    note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Message"))
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Message")
+    )
 
     def __init__(self, *args, staff=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -152,6 +156,31 @@ class SwarmForm(forms.Form):
 
 class DiscussionPostForm(forms.Form):
     body = forms.CharField(
-        max_length=5000, widget=forms.Textarea(attrs={"rows": 2}), label=_("Post"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Post"),
         help_text=_("Mention a colleague with @username."),
     )
+
+
+class CannedResponseForm(forms.ModelForm):
+    class Meta:
+        model = CannedResponse
+        fields = ["slug", "title", "body", "tags", "language"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"body": _("Placeholders: {customerName}, {customerFirstName}, {agentName}, {caseNumber}, ...")}
+
+    def __init__(self, *args, owner=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        taken = CannedResponse.objects.filter(owner=self.owner, slug=slug).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise ValidationError(_("You already have a quick reply with this slug."))
+        return slug
+
+    def validate_unique(self):
+        # The owner is not a form field; clean_slug checks uniqueness per owner.
+        pass

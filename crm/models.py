@@ -340,7 +340,9 @@ class CannedResponse(models.Model):
     slug = models.SlugField(_("slug"), max_length=50)
     title = models.CharField(_("title"), max_length=100)
     body = models.TextField(_("body"))
-    tags = models.CharField(_("tags"), max_length=200, blank=True, help_text=_("Space-separated, e.g. shipping returns"))
+    tags = models.CharField(
+        _("tags"), max_length=200, blank=True, help_text=_("Space-separated, e.g. shipping returns")
+    )
     language = models.CharField(_("language"), max_length=16, default="en")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)

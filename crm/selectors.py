@@ -202,7 +202,9 @@ def _breaching(now) -> Q:
     )
 
 
-def case_list(*, user, view: str = CaseView.MINE, status: str = "", priority: str = "", query: str = "") -> QuerySet[Case]:
+def case_list(
+    *, user, view: str = CaseView.MINE, status: str = "", priority: str = "", query: str = ""
+) -> QuerySet[Case]:
     """A case list view (``CaseView``) with optional status/priority/text filters, most urgent first."""
     qs = cases_visible_to(user)
     open_only = not status
@@ -254,15 +256,14 @@ def case_discussion(*, case: Case) -> CaseDiscussion | None:
     )
 
 
-def staff_directory(*, user) -> QuerySet:
-    """Colleagues one may invite into a swarm or mention."""
+def staff_directory(*, user, include_self: bool = False) -> QuerySet:
+    """Colleagues one may invite into a swarm, mention or make a case owner."""
     if not is_staff_member(user):
         return get_user_model().objects.none()
-    return (
-        get_user_model().objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | Q(groups__name__in=Role.values))
-        .exclude(pk=user.pk).distinct().order_by("username")
-    )
+    qs = get_user_model().objects.filter(is_active=True).filter(Q(is_superuser=True) | Q(groups__name__in=Role.values))
+    if not include_self:
+        qs = qs.exclude(pk=user.pk)
+    return qs.distinct().order_by("username")
 
 
 def notifications_for(*, user, limit: int = 20) -> list[Notification]:
@@ -294,3 +295,28 @@ def quick_reply_values(*, conversation: Conversation, agent) -> dict[str, str]:
         "caseNumber": conversation.case.number if conversation.case_id else "",
         "conversationId": str(conversation.pk),
     }
+
+
+def recently_closed_for(user, *, limit: int = 10) -> list[Conversation]:
+    """The agent's most recently closed conversations (the *Closed work items* list)."""
+    if not is_staff_member(user):
+        return []
+    return list(
+        Conversation.objects.select_related("contact")
+        .filter(assigned_agent=user, status=ConversationStatus.CLOSED)
+        .order_by("-closed_at", "-id")[:limit]
+    )
+
+
+def contacts_search(*, user, query: str, limit: int = 8) -> list[Contact]:
+    """Customers matching every word of ``query`` by name, email, phone or channel address."""
+    words = query.split()
+    if not words:
+        return []
+    qs = contacts_visible_to(user)
+    for word in words[:5]:
+        qs = qs.filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+            | Q(phone__icontains=word) | Q(identities__address__icontains=word)
+        )
+    return list(qs.distinct().order_by("last_name", "first_name", "id")[:limit])

@@ -53,6 +53,7 @@ from crm.exceptions import (
 from crm.models import (
     Account,
     Activity,
+    CannedResponse,
     Case,
     CaseDiscussion,
     Contact,
@@ -693,10 +694,6 @@ def conversation_wrap_up(
         return conversation_close(conversation=conversation, actor=actor, reason=label)
 
 
-
-
-
-
 def _hold_start(case: Case) -> None:
     case.on_hold_since = timezone.now()
 
@@ -715,8 +712,6 @@ def _hold_end(case: Case) -> timedelta:
 def _case_changed(case: Case, *, actor, summary: str) -> None:
     _timeline_add(contact_id=case.contact_id, kind=TimelineKind.CASE_CHANGED, summary=summary, actor=actor, case=case)
     publish(events.case_event(case, type=events.CASE_UPDATED), groups=events.case_groups(case))
-
-
 
 
 def case_hold(*, case: Case, actor, reason: str = "") -> Case:
@@ -746,7 +741,7 @@ def case_resume(*, case: Case, actor) -> Case:
     """
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
-        if case.status != CaseStatus.ON_HOLD or case.on_hold_since is None:
+        if case.status != CaseStatus.ON_HOLD:
             raise CaseNotOnHold()
         case.status = CaseStatus.IN_PROGRESS
         paused = _hold_end(case)
@@ -760,7 +755,10 @@ def case_note_add(*, case: Case, author, body: str) -> TimelineEvent:
     """Add a note to a case; it shows on the case and on the customer's timeline.
 
     Side effects: TimelineEvent (kind note, full text in ``data.body``).
+    Raises CaseClosed: a resolved or cancelled case is read-only.
     """
+    if case.status in CaseStatus.closed():
+        raise CaseClosed()
     with transaction.atomic():
         return _timeline_add(
             contact_id=case.contact_id, kind=TimelineKind.NOTE, summary=body, actor=author, case=case,
@@ -803,7 +801,9 @@ def case_merge(*, source: Case, target: Case, actor) -> Case:
     if source.pk == target.pk:
         raise CaseMergeInvalid("A case cannot be merged into itself.")
     with transaction.atomic():
-        locked = {c.pk: c for c in Case.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
+        # Lock both in id order so two opposite merges cannot deadlock.
+        rows = Case.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+        locked = {row.pk: row for row in rows}
         source, target = locked[source.pk], locked[target.pk]
         if source.status in CaseStatus.closed() or target.status in CaseStatus.closed():
             raise CaseMergeInvalid()
@@ -998,3 +998,64 @@ def conversation_status_set(*, conversation: Conversation, status: str) -> Conve
             groups=events.conversation_groups(conversation),
         )
     return conversation
+
+
+def conversation_contact_link(*, conversation: Conversation, contact: Contact, actor) -> Conversation:
+    """Attach a conversation, and the channel address it came from, to another (existing) customer.
+
+    For a visitor recognised as a known customer: the identity moves, so
+    later messages from that address resolve to ``contact``; every
+    conversation of that identity and their timeline entries move with it.
+    Side effects: ContactIdentity, Conversation and TimelineEvent rows, a
+    TimelineEvent on the target. Raises ConversationClosed.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.status == ConversationStatus.CLOSED:
+            raise ConversationClosed()
+        if conversation.contact_id == contact.pk:
+            return conversation
+        previous = conversation.contact_id
+        moved = list(Conversation.objects.filter(identity_id=conversation.identity_id).values_list("pk", flat=True))
+        ContactIdentity.objects.filter(pk=conversation.identity_id).update(contact=contact)
+        Conversation.objects.filter(pk__in=moved).update(contact=contact)
+        TimelineEvent.objects.filter(contact_id=previous, conversation_id__in=moved).update(contact=contact)
+        _timeline_add(
+            contact_id=contact.pk, kind=TimelineKind.NOTE,
+            summary=f"Conversation #{conversation.pk} linked to this customer", actor=actor, conversation=conversation,
+        )
+        conversation.contact = contact
+    return conversation
+
+
+def contact_note_add(*, contact: Contact, author, body: str) -> TimelineEvent:
+    """A quick note on the customer's timeline. Side effects: TimelineEvent (full text in ``data.body``)."""
+    with transaction.atomic():
+        return _timeline_add(
+            contact_id=contact.pk, kind=TimelineKind.NOTE, summary=body, actor=author, data={"body": body}
+        )
+
+
+def canned_response_save(
+    *, owner, slug: str, title: str, body: str, tags: str = "", language: str = "en",
+    response: CannedResponse | None = None,
+) -> CannedResponse:
+    """Create or edit one of the user's personal quick replies (shared ones are edited in the admin).
+
+    Side effects: CannedResponse row. Raises PermissionError for someone else's reply.
+    """
+    if response is not None and response.owner_id != owner.pk:
+        raise PermissionError("only the owner edits a personal quick reply")
+    response = response or CannedResponse(owner=owner)
+    response.slug, response.title, response.body = slug, title, body
+    response.tags, response.language = " ".join(tags.split()), language
+    response.full_clean()
+    response.save()
+    return response
+
+
+def canned_response_delete(*, response: CannedResponse, actor) -> None:
+    """Delete one of the user's personal quick replies. Raises PermissionError for anyone else's."""
+    if response.owner_id != actor.pk:
+        raise PermissionError("only the owner deletes a personal quick reply")
+    response.delete()

@@ -22,7 +22,10 @@ SLA_WARNING = timedelta(hours=1)
 def channel_icon(kind: str, label: str = "") -> str:
     return format_html(
         '<span class="channel-icon channel-{}" role="img" aria-label="{}" title="{}">{}</span>',
-        kind, label or kind, label or kind, CHANNEL_ICONS.get(kind, kind),
+        kind,
+        label or kind,
+        label or kind,
+        CHANNEL_ICONS.get(kind, kind),
     )
 
 

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from contactcenter.exceptions import DomainError
 from crm import selectors, services
-from crm.choices import CasePriority, CaseStatus, CaseView
+from crm.choices import ActivityStatus, CasePriority, CaseStatus, CaseView
 from crm.forms import (
     ActivityForm,
     BulkAction,
@@ -49,7 +50,10 @@ def _filters(request) -> dict[str, str]:
 def case_list(request):
     filters = _filters(request)
     cases = selectors.case_list(
-        user=request.user, view=filters["view"], status=filters["status"], priority=filters["priority"],
+        user=request.user,
+        view=filters["view"],
+        status=filters["status"],
+        priority=filters["priority"],
         query=filters["q"],
     )
     page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
@@ -88,7 +92,9 @@ def case_bulk(request):
             changed += 1
         except DomainError:
             refused += 1
-    messages.success(request, _("%(changed)d cases updated, %(refused)d refused.") % {"changed": changed, "refused": refused})
+    messages.success(
+        request, _("%(changed)d cases updated, %(refused)d refused.") % {"changed": changed, "refused": refused}
+    )
     return redirect(back)
 
 
@@ -107,6 +113,7 @@ def case_view_save(request):
 
 def _case_context(request, case: Case, **forms) -> dict:
     staff = selectors.staff_directory(user=request.user)
+    owners = selectors.staff_directory(user=request.user, include_self=True)
     return {
         "case": case,
         "conversations": list(
@@ -117,7 +124,7 @@ def _case_context(request, case: Case, **forms) -> dict:
         "notes": selectors.case_notes(case=case),
         "history": selectors.case_history(case=case),
         "discussion": selectors.case_discussion(case=case),
-        "edit_form": forms.get("edit_form") or CaseEditForm(instance=case, staff=staff),
+        "edit_form": forms.get("edit_form") or CaseEditForm(instance=case, staff=owners),
         "note_form": forms.get("note_form") or CaseNoteForm(),
         "activity_form": forms.get("activity_form") or ActivityForm(),
         "resolve_form": forms.get("resolve_form") or ResolveForm(),
@@ -144,7 +151,11 @@ def _section(request, case: Case, template: str, *, status: int = 200, **forms):
 @require_POST
 def case_edit(request, pk: int):
     case = access_case(request, pk)
-    form = CaseEditForm(request.POST, instance=access_case(request, pk), staff=selectors.staff_directory(user=request.user))
+    form = CaseEditForm(
+        request.POST,
+        instance=access_case(request, pk),
+        staff=selectors.staff_directory(user=request.user, include_self=True),
+    )
     if form.is_valid():
         try:
             services.case_update(case=case, actor=request.user, **form.cleaned_data)
@@ -162,7 +173,11 @@ def case_note(request, pk: int):
     form = CaseNoteForm(request.POST)
     if not form.is_valid():
         return _section(request, case, "crm/partials/_case_notes.html", status=UNPROCESSABLE, note_form=form)
-    services.case_note_add(case=case, author=request.user, body=form.cleaned_data["body"])
+    try:
+        services.case_note_add(case=case, author=request.user, body=form.cleaned_data["body"])
+    except DomainError as error:
+        form.add_error("body", error.message)
+        return _section(request, case, "crm/partials/_case_notes.html", status=UNPROCESSABLE, note_form=form)
     return _section(request, case, "crm/partials/_case_notes.html")
 
 
@@ -174,13 +189,28 @@ def case_activity(request, pk: int):
     if not form.is_valid():
         return _section(request, case, "crm/partials/_case_activities.html", status=UNPROCESSABLE, activity_form=form)
     services.activity_create(
-        actor=request.user, case=case, kind=form.cleaned_data["kind"], subject=form.cleaned_data["subject"],
+        actor=request.user,
+        case=case,
+        kind=form.cleaned_data["kind"],
+        subject=form.cleaned_data["subject"],
         due_at=form.cleaned_data["due_at"],
     )
     return _section(request, case, "crm/partials/_case_activities.html")
 
 
-def _lifecycle(request, case: Case, action) -> None:
+@staff_required
+@require_POST
+def case_activity_complete(request, pk: int, activity_pk: int):
+    case = access_case(request, pk)
+    activity = case.activities.filter(pk=activity_pk, status=ActivityStatus.OPEN).first()
+    if activity is None:
+        raise Http404
+    services.activity_update(activity=activity, actor=request.user, status=ActivityStatus.COMPLETED)
+    return _section(request, case, "crm/partials/_case_activities.html")
+
+
+def _lifecycle(request, action) -> None:
+    """Run a lifecycle service; a refusal becomes a message on the case page it redirects to."""
     try:
         action()
     except DomainError as error:
@@ -193,10 +223,13 @@ def case_resolve(request, pk: int):
     case = access_case(request, pk)
     form = ResolveForm(request.POST)
     if not form.is_valid():
-        return render(request, "crm/case_detail.html", _case_context(request, case, resolve_form=form),
-                      status=UNPROCESSABLE)
-    _lifecycle(request, case, lambda: services.case_resolve(
-        case=case, actor=request.user, resolution=form.cleaned_data["resolution"]))
+        return render(
+            request, "crm/case_detail.html", _case_context(request, case, resolve_form=form), status=UNPROCESSABLE
+        )
+    _lifecycle(
+        request,
+        lambda: services.case_resolve(case=case, actor=request.user, resolution=form.cleaned_data["resolution"]),
+    )
     return redirect("crm:case-detail", pk=case.pk)
 
 
@@ -204,7 +237,7 @@ def case_resolve(request, pk: int):
 @require_POST
 def case_hold(request, pk: int):
     case = access_case(request, pk)
-    _lifecycle(request, case, lambda: services.case_hold(case=case, actor=request.user))
+    _lifecycle(request, lambda: services.case_hold(case=case, actor=request.user))
     return redirect("crm:case-detail", pk=case.pk)
 
 
@@ -212,7 +245,7 @@ def case_hold(request, pk: int):
 @require_POST
 def case_resume(request, pk: int):
     case = access_case(request, pk)
-    _lifecycle(request, case, lambda: services.case_resume(case=case, actor=request.user))
+    _lifecycle(request, lambda: services.case_resume(case=case, actor=request.user))
     return redirect("crm:case-detail", pk=case.pk)
 
 
@@ -221,18 +254,24 @@ def case_resume(request, pk: int):
 def case_merge(request, pk: int):
     case = access_case(request, pk)
     form = MergeForm(request.POST)
-    target = selectors.case_by_number(user=request.user, number=form.data.get("target", "")) if form.is_valid() else None
+    target = (
+        selectors.case_by_number(user=request.user, number=form.data.get("target", "")) if form.is_valid() else None
+    )
     if target is None:
         form.add_error("target", _("No case with that number that you can see."))
-        return render(request, "crm/case_detail.html", _case_context(request, case, merge_form=form),
-                      status=UNPROCESSABLE)
+        return render(
+            request, "crm/case_detail.html", _case_context(request, case, merge_form=form), status=UNPROCESSABLE
+        )
     try:
         services.case_merge(source=case, target=target, actor=request.user)
     except DomainError as error:
         form.add_error("target", error.message)
-        return render(request, "crm/case_detail.html", _case_context(request, case, merge_form=form),
-                      status=UNPROCESSABLE)
-    messages.success(request, _("%(source)s merged into %(target)s.") % {"source": case.number, "target": target.number})
+        return render(
+            request, "crm/case_detail.html", _case_context(request, case, merge_form=form), status=UNPROCESSABLE
+        )
+    messages.success(
+        request, _("%(source)s merged into %(target)s.") % {"source": case.number, "target": target.number}
+    )
     return redirect("crm:case-detail", pk=target.pk)
 
 

@@ -43,8 +43,9 @@ def access_case(request, pk: int) -> Case:
     return case
 
 
-def fragment(request, template: str, context: dict, *, status: int = 200, trigger: str = "",
-             retarget: str = "") -> HttpResponse:
+def fragment(
+    request, template: str, context: dict, *, status: int = 200, trigger: str = "", retarget: str = ""
+) -> HttpResponse:
     response = render(request, template, context, status=status)
     if trigger:
         response["HX-Trigger"] = trigger

@@ -12,9 +12,13 @@ from crm.views.common import staff_required
 @staff_required
 @require_GET
 def notification_list(request):
-    return render(request, "crm/partials/_notification_list.html", {
-        "notifications": selectors.notifications_for(user=request.user),
-    })
+    return render(
+        request,
+        "crm/partials/_notification_list.html",
+        {
+            "notifications": selectors.notifications_for(user=request.user),
+        },
+    )
 
 
 @staff_required

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from contactcenter.exceptions import DomainError
+from contactcenter.permissions import is_supervisor
 from crm import selectors, services
-from crm.forms import CaseFromConversationForm, CaseLinkForm, ComposerForm, WrapUpForm
+from crm.choices import SenderKind
+from crm.forms import CaseFromConversationForm, CaseLinkForm, CaseNoteForm, ComposerForm, WrapUpForm
 from crm.models import Conversation, WrapUpPolicy
 from crm.views.common import UNPROCESSABLE, access_conversation, fragment, staff_required
 
@@ -21,6 +23,7 @@ def _workspace_context(request, *, session: Conversation | None = None) -> dict:
     context = {
         "worklist": selectors.worklist_for(request.user),
         "my_cases": selectors.my_open_cases(request.user),
+        "recently_closed": selectors.recently_closed_for(request.user),
         "last_id": selectors.latest_message_id(request.user),
         "max_sessions": MAX_SESSIONS,
     }
@@ -87,12 +90,15 @@ def conversation_message(request, pk: int):
     form = ComposerForm(request.POST)
     if not form.is_valid():
         return _composer_error(request, conversation, _("Write a message first (at most 10,000 characters)."))
+    body, sender_kind = form.cleaned_data["body"], _sender_kind(request.user, conversation)
     try:
         if form.cleaned_data["internal"]:
-            message = services.note_add(conversation=conversation, author=request.user, body=form.cleaned_data["body"])
+            message = services.note_add(
+                conversation=conversation, author=request.user, body=body, sender_kind=sender_kind
+            )
         else:
             message = services.message_send(
-                conversation=conversation, sender=request.user, body=form.cleaned_data["body"]
+                conversation=conversation, sender=request.user, body=body, sender_kind=sender_kind
             )
     except DomainError as error:
         return _composer_error(request, conversation, error.message)
@@ -100,10 +106,20 @@ def conversation_message(request, pk: int):
     return render(request, "crm/partials/_message_oob.html", {"message": message})
 
 
+def _sender_kind(user, conversation: Conversation) -> str:
+    """A supervisor writing in a colleague's conversation shows as a supervisor."""
+    if conversation.assigned_agent_id != user.pk and is_supervisor(user):
+        return SenderKind.SUPERVISOR
+    return SenderKind.AGENT
+
+
 def _composer_error(request, conversation: Conversation, text: str):
     return fragment(
-        request, "crm/partials/_composer_error.html", {"conversation": conversation, "error": text},
-        status=UNPROCESSABLE, retarget=f"#composer-error-{conversation.pk}",
+        request,
+        "crm/partials/_composer_error.html",
+        {"conversation": conversation, "error": text},
+        status=UNPROCESSABLE,
+        retarget=f"#composer-error-{conversation.pk}",
     )
 
 
@@ -146,16 +162,20 @@ def conversation_wrap_up(request, pk: int):
     if form.is_valid():
         try:
             services.conversation_wrap_up(
-                conversation=conversation, actor=request.user,
-                disposition_codes=list(form.cleaned_data["codes"]), notes=form.cleaned_data["notes"],
+                conversation=conversation,
+                actor=request.user,
+                disposition_codes=list(form.cleaned_data["codes"]),
+                notes=form.cleaned_data["notes"],
             )
         except DomainError as error:
             form.add_error(None, error.message)
     if form.errors:
         return fragment(
-            request, "crm/partials/_wrap_up.html",
+            request,
+            "crm/partials/_wrap_up.html",
             {"conversation": conversation, "wrap_up_form": form, "policy": WrapUpPolicy.current(), "open": True},
-            status=UNPROCESSABLE, retarget=f"#wrapup-{conversation.pk}",
+            status=UNPROCESSABLE,
+            retarget=f"#wrapup-{conversation.pk}",
         )
     return _session_response(request, conversation)
 
@@ -164,9 +184,11 @@ def _case_box(request, conversation: Conversation, *, status: int = 200, error: 
     conversation = access_conversation(request, conversation.pk)
     cases = selectors.open_cases_for_contact(user=request.user, contact=conversation.contact)
     return fragment(
-        request, "crm/partials/_conversation_case.html",
+        request,
+        "crm/partials/_conversation_case.html",
         {
-            "conversation": conversation, "case_form": CaseFromConversationForm(),
+            "conversation": conversation,
+            "case_form": CaseFromConversationForm(),
             "link_form": CaseLinkForm(cases=cases) if cases and not conversation.case_id else None,
             "case_error": error,
         },
@@ -183,8 +205,10 @@ def conversation_case_create(request, pk: int):
         return _case_box(request, conversation, status=UNPROCESSABLE, error=_("Check the subject and priority."))
     try:
         services.case_open_from_conversation(
-            conversation=conversation, actor=request.user,
-            subject=form.cleaned_data["subject"], priority=form.cleaned_data["priority"],
+            conversation=conversation,
+            actor=request.user,
+            subject=form.cleaned_data["subject"],
+            priority=form.cleaned_data["priority"],
         )
     except DomainError as error:
         return _case_box(request, conversation, status=UNPROCESSABLE, error=error.message)
@@ -198,10 +222,51 @@ def conversation_case_link(request, pk: int):
     cases = selectors.open_cases_for_contact(user=request.user, contact=conversation.contact)
     form = CaseLinkForm(request.POST, cases=cases)
     if not form.is_valid():
-        return _case_box(request, conversation, status=UNPROCESSABLE, error=_("Choose one of the customer's open cases."))
+        return _case_box(
+            request, conversation, status=UNPROCESSABLE, error=_("Choose one of the customer's open cases.")
+        )
     try:
         services.case_link_conversation(conversation=conversation, case=form.cleaned_data["case"], actor=request.user)
     except DomainError as error:
         return _case_box(request, conversation, status=UNPROCESSABLE, error=error.message)
     return _case_box(request, conversation)
 
+
+@staff_required
+@require_GET
+def customer_search(request, pk: int):
+    conversation = access_conversation(request, pk)
+    query = request.GET.get("q", "")[:100]
+    contacts = [c for c in selectors.contacts_search(user=request.user, query=query) if c.pk != conversation.contact_id]
+    return render(
+        request, "crm/partials/_customer_search.html", {"conversation": conversation, "contacts": contacts, "q": query}
+    )
+
+
+@staff_required
+@require_POST
+def customer_link(request, pk: int):
+    conversation = access_conversation(request, pk)
+    contact = selectors.contacts_visible_to(request.user).filter(pk=request.POST.get("contact") or 0).first()
+    if contact is None:
+        raise Http404
+    try:
+        services.conversation_contact_link(conversation=conversation, contact=contact, actor=request.user)
+    except DomainError as error:
+        return _session_response(request, conversation, status=UNPROCESSABLE, action_error=error.message)
+    return _session_response(request, conversation)
+
+
+@staff_required
+@require_POST
+def timeline_note(request, pk: int):
+    conversation = access_conversation(request, pk)
+    form = CaseNoteForm(request.POST)
+    if form.is_valid():
+        services.contact_note_add(contact=conversation.contact, author=request.user, body=form.cleaned_data["body"])
+    context = {
+        "conversation": conversation,
+        "timeline": selectors.timeline_for(user=request.user, contact=conversation.contact, limit=20),
+        "note_error": "" if form.is_valid() else _("Write a note first (at most 5,000 characters)."),
+    }
+    return fragment(request, "crm/partials/_timeline.html", context, status=200 if form.is_valid() else UNPROCESSABLE)

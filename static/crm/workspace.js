@@ -1,17 +1,12 @@
 /* Agent workspace: session tabs, drafts in sessionStorage, quick replies, keyboard shortcuts,
-   live-update bookkeeping for the agent socket. Plain JS on top of htmx; no build step. */
+   live-update bookkeeping for the agent socket. Plain JS on top of htmx; no build step.
+   Loaded on every CRM page; the workspace part runs only where #workspace exists. */
 (function () {
   "use strict";
   var workspace = document.getElementById("workspace");
-  if (!workspace) return;
-
-  var MAX = parseInt(workspace.dataset.maxSessions || "10", 10);
-  var SESSION_URL = workspace.dataset.sessionUrl; // ".../conversations/0/"
-  var lastId = parseInt(workspace.dataset.lastId || "0", 10);
-  var store = window.sessionStorage;
-  var tabs = document.getElementById("session-tabs");
-  var panels = document.getElementById("session-panels");
   var announcer = document.getElementById("live-announcer");
+  // The newest message id this page has seen; only the workspace resumes from it.
+  var lastId = workspace ? parseInt(workspace.dataset.lastId || "0", 10) : null;
 
   // 422 carries a form with its errors: swap it like a success.
   htmx.config.responseHandling = [
@@ -23,7 +18,7 @@
 
   // Reconnects resume after the newest message this page has seen.
   htmx.createWebSocket = function (url) {
-    var full = url + (url.indexOf("?") >= 0 ? "&" : "?") + "last_id=" + lastId;
+    var full = lastId === null ? url : url + (url.indexOf("?") >= 0 ? "&" : "?") + "last_id=" + lastId;
     var socket = new WebSocket(full, []);
     socket.binaryType = htmx.config.wsBinaryType;
     return socket;
@@ -33,6 +28,58 @@
     announcer.textContent = "";
     window.setTimeout(function () { announcer.textContent = text; }, 50);
   }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-toggle-panel]");
+    if (toggle) {
+      var target = document.getElementById(toggle.dataset.togglePanel);
+      target.hidden = !target.hidden;
+      toggle.setAttribute("aria-expanded", target.hidden ? "false" : "true");
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest && event.target.closest("[data-select-all]");
+    if (!all) return;
+    all.form.querySelectorAll('input[type=checkbox][name="' + all.dataset.selectAll + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
+  // Waiting times and SLA timers keep counting between server renders.
+  function shortDuration(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) return seconds + "s";
+    if (seconds < 3600) return Math.floor(seconds / 60) + "m";
+    if (seconds < 86400) {
+      var minutes = Math.floor((seconds % 3600) / 60);
+      return Math.floor(seconds / 3600) + "h " + (minutes < 10 ? "0" : "") + minutes + "m";
+    }
+    return Math.floor(seconds / 86400) + "d";
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      el.textContent = shortDuration((now - Date.parse(el.dataset.since)) / 1000);
+    });
+    document.querySelectorAll(".sla-timer[data-due]").forEach(function (el) {
+      var left = (Date.parse(el.dataset.due) - now) / 1000;
+      var state = left <= 0 ? "breached" : left <= 3600 ? "warning" : "ok";
+      el.classList.remove("sla-ok", "sla-warning", "sla-breached");
+      el.classList.add("sla-" + state);
+      el.querySelector(".sla-label").textContent =
+        left <= 0 ? "Breached " + shortDuration(-left) + " ago" : shortDuration(left) + " left";
+    });
+  }
+  window.setInterval(tick, 15000);
+
+  if (!workspace) return;
+
+  var MAX = parseInt(workspace.dataset.maxSessions || "10", 10);
+  var SESSION_URL = workspace.dataset.sessionUrl; // ".../conversations/0/"
+  var store = window.sessionStorage;
+  var tabs = document.getElementById("session-tabs");
+  var panels = document.getElementById("session-panels");
 
   function sessionUrl(id, suffix) { return SESSION_URL.replace(/0\/$/, id + "/" + (suffix || "")); }
 
@@ -147,12 +194,6 @@
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
       event.preventDefault();
       openSession(link.dataset.openSession, link.dataset.label, false);
-    }
-    var toggle = event.target.closest("[data-toggle-panel]");
-    if (toggle) {
-      var target = document.getElementById(toggle.dataset.togglePanel);
-      target.hidden = !target.hidden;
-      toggle.setAttribute("aria-expanded", target.hidden ? "false" : "true");
     }
   });
 
@@ -298,6 +339,8 @@
     if (document.getElementById("message-" + id)) { event.preventDefault(); return; }
     if (item.dataset.direction !== "inbound") return;
     var conversation = item.dataset.conversation;
+    // A conversation that is not listed yet (newly assigned): reload My work.
+    if (!document.getElementById("work-" + conversation)) htmx.trigger(document.body, "worklist-refresh");
     var sender = item.querySelector(".sender");
     if (activeSession() === conversation && !document.hidden) {
       markRead(conversation);
@@ -312,7 +355,12 @@
 
   document.body.addEventListener("htmx:load", function (event) {
     restoreDrafts(event.detail.elt);
-    var session = event.detail.elt.querySelector && event.detail.elt.querySelector(".session");
+    if (event.detail.elt.id === "worklist") {
+      var current = document.getElementById("work-" + activeSession());
+      if (current) current.setAttribute("aria-current", "true");
+    }
+    var elt = event.detail.elt;
+    var session = elt.matches && elt.matches(".session") ? elt : elt.querySelector && elt.querySelector(".session");
     if (session) scrollTranscript(session.dataset.conversation);
   });
 
