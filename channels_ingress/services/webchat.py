@@ -40,6 +40,8 @@ from crm.services import IngestResult, contact_identity_add, conversation_close
 from crm.validators import normalize_email
 
 VISITOR_SALT = "channels_ingress.webchat.visitor"
+SESSION_SALT = "channels_ingress.webchat.session"
+SESSION_TOKEN_SECONDS = 3600
 VISITOR_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 MAX_ATTACHMENTS_PER_MESSAGE = 5
 MAX_COMMENT_CHARS = 2000
@@ -132,9 +134,24 @@ def visitor_authenticate(*, channel: WebChatChannel, token: str) -> Visitor:
 
 
 def visitor_from_token(*, channel: WebChatChannel, token: str) -> Visitor | None:
-    """The visitor of a valid token for this channel, or None (no new visitor is made)."""
-    visitor = visitor_start(channel=channel, token=token)
-    return visitor if visitor.token == token else None
+    """The visitor of a valid visitor or session token for this channel, or None (no new visitor is made)."""
+    try:
+        data = signing.loads(token, salt=SESSION_SALT, max_age=SESSION_TOKEN_SECONDS)
+    except signing.BadSignature:
+        visitor = visitor_start(channel=channel, token=token)
+        return visitor if visitor.token == token else None
+    if isinstance(data, dict) and data.get("k") == channel.public_key and VISITOR_ID_RE.match(str(data.get("v", ""))):
+        return Visitor(channel=channel, visitor_id=data["v"], token="")
+    return None
+
+
+def session_token_issue(*, visitor: Visitor) -> str:
+    """A short-lived token for the widget's HTTP calls (uploads, transcript) in this browser session.
+
+    Signed-in customers get no lasting token, so this is how their uploads
+    are authorised; it expires after an hour and is never stored by the widget.
+    """
+    return signing.dumps({"k": visitor.channel.public_key, "v": visitor.visitor_id}, salt=SESSION_SALT, compress=True)
 
 
 def _prechat_clean(channel: WebChatChannel, answers: Any) -> tuple[dict[str, Any], dict[str, Any]]:
