@@ -15,7 +15,7 @@ import jwt
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from channels_ingress import events, selectors
@@ -29,14 +29,14 @@ from channels_ingress.exceptions import (
     RateLimited,
 )
 from channels_ingress.models import ChatFeedback, WebChatChannel
-from channels_ingress.services import InboundMessage, inbound_receive, rate_limit_hit
+from channels_ingress.services import InboundMessage, identity_link_by_email, inbound_receive, rate_limit_hit
 from channels_ingress.services.attachments import attachment_ref_read, attachment_save, safe_filename
 from contactcenter.realtime import groups, publish
 from crm import events as crm_events
 from crm.choices import ChannelKind, ConversationStatus, DeliveryStatus, MessageDirection, SenderKind
 from crm.exceptions import ConversationClosed
-from crm.models import Contact, ContactIdentity, Conversation, Message
-from crm.services import IngestResult, contact_identity_add, conversation_close
+from crm.models import Conversation, Message
+from crm.services import IngestResult, conversation_close
 from crm.validators import normalize_email
 
 VISITOR_SALT = "channels_ingress.webchat.visitor"
@@ -272,7 +272,9 @@ def webchat_message_receive(
 
     with transaction.atomic():
         if defaults.get("email"):
-            _identity_link_by_email(visitor_id=visitor.visitor_id, email=defaults["email"])
+            identity_link_by_email(
+                channel_kind=ChannelKind.WEBCHAT, address=visitor.visitor_id, email=defaults["email"]
+            )
         return inbound_receive(
             inbound=InboundMessage(
                 channel_kind=ChannelKind.WEBCHAT,
@@ -287,21 +289,6 @@ def webchat_message_receive(
             ),
             on_ingested=joined,
         )
-
-
-def _identity_link_by_email(*, visitor_id: str, email: str) -> None:
-    """A new visitor who gives the email of a known contact chats as that contact (record identification)."""
-    if ContactIdentity.objects.filter(kind=ChannelKind.WEBCHAT, address=visitor_id).exists():
-        return
-    contact = Contact.objects.filter(email__iexact=email).order_by("id").first()
-    if contact is None:
-        return
-    try:
-        with transaction.atomic():
-            contact_identity_add(contact=contact, channel_kind=ChannelKind.WEBCHAT, address=visitor_id)
-    except IntegrityError:
-        # The visitor's other tab linked it a moment ago.
-        return
 
 
 def webchat_visitor_typing(*, visitor: Visitor) -> bool:
