@@ -63,7 +63,7 @@ def pytest_collection_modifyitems(items):
 
 # --- Live ASGI server and headless Chromium (browser tests) --------------------------
 # Reusable by every app: ``asgi_live_server`` serves the real ASGI application
-# (HTTP, static files, websockets) with daphne in a child process on the test
+# (HTTP, static files, websockets) with daphne in a subprocess on the test
 # database; ``browser_page`` is a fresh Playwright page in Debian's Chromium.
 # Tests that use them need committed data: ``@pytest.mark.django_db(transaction=True)``.
 
@@ -74,30 +74,61 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _asgi_application():
-    from channels.routing import get_default_application
+def _free_port() -> int:
+    import socket
 
-    return get_default_application()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
-def asgi_live_server(django_db_setup, django_db_blocker):
-    """``http://127.0.0.1:<port>`` of daphne serving ``contactcenter.asgi`` against the test database."""
-    from daphne.testing import DaphneProcess
-    from django.db import connections
+def asgi_live_server(django_db_setup):
+    """``http://127.0.0.1:<port>`` of daphne serving ``contactcenter.asgi`` against the test database.
 
-    connections.close_all()
-    with django_db_blocker.unblock():
-        # The child is forked here and inherits the test database settings
-        # and the unblocked database access.
-        process = DaphneProcess("127.0.0.1", _asgi_application)
-        process.start()
-        if not process.ready.wait(timeout=30):
-            process.terminate()
-            pytest.fail("daphne did not start within 30 s")
-    yield f"http://127.0.0.1:{process.port.value}"
-    process.terminate()
-    process.join(10)
+    A fresh subprocess rather than a fork: a forked child would inherit the
+    parent's thread pools (``database_sync_to_async``) without their threads.
+    """
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    if db["HOST"].startswith("/"):
+        env["DATABASE_URL"] = f"postgresql://{db['USER']}:{quote(db['PASSWORD'] or '')}@/{db['NAME']}?host={db['HOST']}"
+    else:
+        env["DATABASE_URL"] = (
+            f"postgresql://{db['USER']}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
+            f"/{db['NAME']}"
+        )
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],
+        env=env, stdout=subprocess.DEVNULL, stderr=None,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("daphne did not start for the browser tests")
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 @pytest.fixture

@@ -106,6 +106,7 @@ class VisitorConsumer(AsyncJsonWebsocketConsumer):
                     # A signed-in customer proves who they are with the site's
                     # token each time; no bearer token of ours is handed out.
                     "token": self.visitor.token or None,
+                    "session_token": await database_sync_to_async(webchat.session_token_issue)(visitor=self.visitor),
                     "authenticated": self.visitor.auth is not None,
                     "config": self._config(),
                     "conversation": {"id": conversation.pk, "status": conversation.status} if conversation else None,

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from crm.exceptions import ConversationClosed
-from crm.models import Conversation
-from crm.services import IngestResult, message_ingest
+from crm.models import Contact, ContactIdentity, Conversation
+from crm.services import IngestResult, contact_identity_add, message_ingest
 from routing.exceptions import NoWorkStream
 from routing.services import conversation_enqueue
 
@@ -99,6 +99,27 @@ def _enqueue(conversation_id: int) -> None:
         conversation_enqueue(conversation=conversation, context=conversation.context)
     except (NoWorkStream, ConversationClosed) as error:
         logger.warning("conversation %s not routed: %s", conversation_id, error)
+
+
+def identity_link_by_email(*, channel_kind: str, address: str, email: str) -> bool:
+    """Record identification: a new channel address whose owner gives a known contact's email joins that contact.
+
+    Runs before ingest, so the first message already lands on the known
+    contact and the agent sees one customer across channels. Returns
+    whether a link was made. Side effects: a ContactIdentity row.
+    """
+    if ContactIdentity.objects.filter(kind=channel_kind, address=address).exists():
+        return False
+    contact = Contact.objects.filter(email__iexact=email).order_by("id").first()
+    if contact is None:
+        return False
+    try:
+        with transaction.atomic():
+            contact_identity_add(contact=contact, channel_kind=channel_kind, address=address)
+    except IntegrityError:
+        # A concurrent first message from the same address linked it a moment ago.
+        return False
+    return True
 
 
 def rate_limit_hit(*, key: str, limit: int, window_seconds: int = 60) -> bool:

@@ -6,9 +6,11 @@ import hmac
 import time
 from typing import Any
 
+from django.db import transaction
+
 from channels_ingress.exceptions import IdempotencyKeyReused
 from channels_ingress.models import CustomChannel
-from channels_ingress.services import InboundMessage, inbound_receive
+from channels_ingress.services import InboundMessage, identity_link_by_email, inbound_receive
 from channels_ingress.services.delivery import signature_for
 from crm.choices import ChannelKind
 from crm.models import Message
@@ -46,7 +48,8 @@ def custom_message_receive(
     """Store a message an external system relayed from one of its users (``sender`` is its user id).
 
     The ``Idempotency-Key`` makes a retried request store nothing twice; the
-    same key with a different body raises IdempotencyKeyReused.
+    same key with a different body raises IdempotencyKeyReused. An ``email``
+    of a known contact links the sender to that contact.
     Side effects: as ``inbound_receive``.
     """
     provider_id = f"{channel.key}:{idempotency_key}"
@@ -54,19 +57,22 @@ def custom_message_receive(
     address = f"{channel.key}:{sender}"
     if existing is not None and (existing.body != body or existing.conversation.identity.address != address):
         raise IdempotencyKeyReused()
-    first, _sep, last = sender_name.partition(" ")
-    defaults = {"first_name": first[:100], "last_name": last[:100]} if sender_name else {}
-    if email:
-        defaults["email"] = email
-    return inbound_receive(
-        inbound=InboundMessage(
-            channel_kind=ChannelKind.CUSTOM,
-            address=address,
-            body=body,
-            channel_ref=channel.key,
-            provider_message_id=provider_id,
-            attachments=attachments or [],
-            contact_defaults=defaults,
-            context={"custom": context} if context else {},
+    with transaction.atomic():
+        if email and existing is None:
+            identity_link_by_email(channel_kind=ChannelKind.CUSTOM, address=address, email=email)
+        first, _sep, last = sender_name.partition(" ")
+        defaults = {"first_name": first[:100], "last_name": last[:100]} if sender_name else {}
+        if email:
+            defaults["email"] = email
+        return inbound_receive(
+            inbound=InboundMessage(
+                channel_kind=ChannelKind.CUSTOM,
+                address=address,
+                body=body,
+                channel_ref=channel.key,
+                provider_message_id=provider_id,
+                attachments=attachments or [],
+                contact_defaults=defaults,
+                context={"custom": context} if context else {},
+            )
         )
-    )

@@ -70,7 +70,10 @@ def message_deliver(*, message: Message) -> OutboundDelivery | None:
     with transaction.atomic():
         delivery, created = OutboundDelivery.objects.get_or_create(
             message=message,
-            defaults={"channel_kind": message.channel_kind, "channel_ref": message.conversation.channel_ref},
+            defaults={
+                "channel_kind": message.channel_kind, "channel_ref": message.conversation.channel_ref,
+                "next_attempt_at": timezone.now(),
+            },
         )
         if created:
             _enqueue(delivery.pk)

@@ -15,7 +15,7 @@ import jwt
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from channels_ingress import events, selectors
@@ -29,17 +29,19 @@ from channels_ingress.exceptions import (
     RateLimited,
 )
 from channels_ingress.models import ChatFeedback, WebChatChannel
-from channels_ingress.services import InboundMessage, inbound_receive, rate_limit_hit
+from channels_ingress.services import InboundMessage, identity_link_by_email, inbound_receive, rate_limit_hit
 from channels_ingress.services.attachments import attachment_ref_read, attachment_save, safe_filename
 from contactcenter.realtime import groups, publish
 from crm import events as crm_events
 from crm.choices import ChannelKind, ConversationStatus, DeliveryStatus, MessageDirection, SenderKind
 from crm.exceptions import ConversationClosed
-from crm.models import Contact, ContactIdentity, Conversation, Message
-from crm.services import IngestResult, contact_identity_add, conversation_close
+from crm.models import Conversation, Message
+from crm.services import IngestResult, conversation_close
 from crm.validators import normalize_email
 
 VISITOR_SALT = "channels_ingress.webchat.visitor"
+SESSION_SALT = "channels_ingress.webchat.session"
+SESSION_TOKEN_SECONDS = 3600
 VISITOR_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 MAX_ATTACHMENTS_PER_MESSAGE = 5
 MAX_COMMENT_CHARS = 2000
@@ -132,9 +134,24 @@ def visitor_authenticate(*, channel: WebChatChannel, token: str) -> Visitor:
 
 
 def visitor_from_token(*, channel: WebChatChannel, token: str) -> Visitor | None:
-    """The visitor of a valid token for this channel, or None (no new visitor is made)."""
-    visitor = visitor_start(channel=channel, token=token)
-    return visitor if visitor.token == token else None
+    """The visitor of a valid visitor or session token for this channel, or None (no new visitor is made)."""
+    try:
+        data = signing.loads(token, salt=SESSION_SALT, max_age=SESSION_TOKEN_SECONDS)
+    except signing.BadSignature:
+        visitor = visitor_start(channel=channel, token=token)
+        return visitor if visitor.token == token else None
+    if isinstance(data, dict) and data.get("k") == channel.public_key and VISITOR_ID_RE.match(str(data.get("v", ""))):
+        return Visitor(channel=channel, visitor_id=data["v"], token="")
+    return None
+
+
+def session_token_issue(*, visitor: Visitor) -> str:
+    """A short-lived token for the widget's HTTP calls (uploads, transcript) in this browser session.
+
+    Signed-in customers get no lasting token, so this is how their uploads
+    are authorised; it expires after an hour and is never stored by the widget.
+    """
+    return signing.dumps({"k": visitor.channel.public_key, "v": visitor.visitor_id}, salt=SESSION_SALT, compress=True)
 
 
 def _prechat_clean(channel: WebChatChannel, answers: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -255,7 +272,9 @@ def webchat_message_receive(
 
     with transaction.atomic():
         if defaults.get("email"):
-            _identity_link_by_email(visitor_id=visitor.visitor_id, email=defaults["email"])
+            identity_link_by_email(
+                channel_kind=ChannelKind.WEBCHAT, address=visitor.visitor_id, email=defaults["email"]
+            )
         return inbound_receive(
             inbound=InboundMessage(
                 channel_kind=ChannelKind.WEBCHAT,
@@ -270,21 +289,6 @@ def webchat_message_receive(
             ),
             on_ingested=joined,
         )
-
-
-def _identity_link_by_email(*, visitor_id: str, email: str) -> None:
-    """A new visitor who gives the email of a known contact chats as that contact (record identification)."""
-    if ContactIdentity.objects.filter(kind=ChannelKind.WEBCHAT, address=visitor_id).exists():
-        return
-    contact = Contact.objects.filter(email__iexact=email).order_by("id").first()
-    if contact is None:
-        return
-    try:
-        with transaction.atomic():
-            contact_identity_add(contact=contact, channel_kind=ChannelKind.WEBCHAT, address=visitor_id)
-    except IntegrityError:
-        # The visitor's other tab linked it a moment ago.
-        return
 
 
 def webchat_visitor_typing(*, visitor: Visitor) -> bool:

@@ -112,3 +112,12 @@ def test_schema_documents_the_channel_api(client, supervisor):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
     assert b"/api/v1/channels/{key}/messages" in schema.content
+
+
+def test_sender_with_a_known_contacts_email_is_that_contact(client, channel):
+    from crm.models import Contact
+
+    known = Contact.objects.create(first_name="Kim", last_name="Lee", email="kim@example.com")
+    assert post(client, MESSAGE).status_code == 201
+    assert Message.objects.get().conversation.contact == known
+    assert Contact.objects.count() == 1

@@ -180,3 +180,24 @@ def test_channel_without_its_own_token_uses_the_twilio_auth_token_setting(client
     SmsChannel.objects.filter(pk=sms_channel.pk).update(auth_token="")
     assert post_signed(client, URL, inbound()).status_code == 403
     assert post_signed(client, URL, inbound(), token="project-wide-token").status_code == 200
+
+
+def test_sweep_re_enqueues_a_delivery_whose_task_was_lost(client, sms_channel, agent, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels_ingress.services.delivery import outbox_sweep
+
+    delivery = message_deliver(message=_reply(client, sms_channel, agent))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert outbox_sweep() == 0
+    assert callbacks == []
+    later = timezone.now() + timedelta(minutes=3)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert outbox_sweep(now=later) == 1
+    assert len(callbacks) == 1
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at == later
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert outbox_sweep(now=later) == 0

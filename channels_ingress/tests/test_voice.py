@@ -155,6 +155,8 @@ def test_bad_requests_are_refused_and_store_nothing(client, ivr):
     assert client.post("/channels/twilio/voice/", body, content_type=form).status_code == 403
     assert call(client, "/channels/twilio/voice/", To="+15005550009").status_code == 404
     assert client.post("/channels/twilio/voice/", "{}", content_type="application/json").status_code == 415
+    oversized = client.post("/channels/twilio/voice/", "Digits=" + "1" * 70000, content_type=form)
+    assert oversized.status_code == 413
     other = VoiceChannel.objects.create(name="Other", phone_number="+15005550008", account_sid="AC3", auth_token="x")
     foreign = IvrMenu.objects.create(channel=other, name="Other", prompt="Other")
     assert call(client, f"/channels/twilio/voice/menu/{foreign.pk}/", Digits="1").status_code == 404

@@ -113,3 +113,27 @@ async def test_socket_switches_to_the_signed_in_customer_and_resumes_on_another_
     replayed = await phone.receive_json_from(timeout=5)
     assert replayed["type"] == "message.created" and replayed["data"]["message"]["body"] == "Order 4411?"
     await phone.disconnect()
+
+
+@pytest.mark.django_db
+def test_signed_in_customer_uploads_with_the_short_lived_session_token(client, signed_in_channel):
+    from django.core import signing
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    visitor = webchat.visitor_authenticate(channel=signed_in_channel, token=token())
+    session_token = webchat.session_token_issue(visitor=visitor)
+    upload = client.post("/webchat/shop-auth-key/attachments/", {"file": SimpleUploadedFile("a.txt", b"hello")},
+                         headers={"X-Visitor-Token": session_token})
+    assert upload.status_code == 201
+    result = webchat.webchat_message_receive(visitor=visitor, body="", attachment_refs=[upload.json()["ref"]])
+    assert result.message.attachments[0]["name"] == "a.txt"
+
+    issued = signing.dumps({"k": "shop-auth-key", "v": visitor.visitor_id}, salt=webchat.SESSION_SALT, compress=True)
+    settings_backup = webchat.SESSION_TOKEN_SECONDS
+    webchat.SESSION_TOKEN_SECONDS = -1  # every token has expired
+    try:
+        response = client.post("/webchat/shop-auth-key/attachments/", {"file": SimpleUploadedFile("a.txt", b"hi")},
+                               headers={"X-Visitor-Token": issued})
+    finally:
+        webchat.SESSION_TOKEN_SECONDS = settings_backup
+    assert response.status_code == 403

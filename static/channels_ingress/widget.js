@@ -22,7 +22,7 @@
   var TYPING_SHOW_MS = 5000;
 
   var state = {
-    token: null, config: null, conversationId: null, lastId: 0, socket: null, open: false,
+    token: null, sessionToken: null, config: null, conversationId: null, lastId: 0, socket: null, open: false,
     retry: 0, outbox: [], prechat: null, authenticated: false, prechatSent: false, attachments: [], typingSentAt: 0,
     typingTimer: null, seen: {}
   };
@@ -261,6 +261,7 @@
     if (frame.type === "session.ready") {
       state.authenticated = !!data.authenticated;
       if (data.token) { state.token = data.token; save({ token: data.token }); }
+      state.sessionToken = data.session_token;
       if (!state.config) { applyConfig(data.config); }
       if (!data.authenticated && data.config.sign_in && authCallbackName) { authenticate(); }
       if (data.conversation || data.authenticated) {
@@ -373,7 +374,7 @@
     form.append("file", file);
     setStatus("Uploading " + file.name + "…");
     fetch(base + "/webchat/" + encodeURIComponent(key) + "/attachments/", {
-      method: "POST", body: form, headers: { "X-Visitor-Token": state.token || "" }
+      method: "POST", body: form, headers: { "X-Visitor-Token": state.sessionToken || "" }
     }).then(function (response) {
       return response.json().then(function (json) { return { ok: response.ok, json: json }; });
     }).then(function (result) {
@@ -405,7 +406,7 @@
   });
 
   thanks.querySelector(".ccw-transcript").addEventListener("click", function () {
-    fetch(base + "/webchat/" + encodeURIComponent(key) + "/transcript/", { headers: { "X-Visitor-Token": state.token || "" } })
+    fetch(base + "/webchat/" + encodeURIComponent(key) + "/transcript/", { headers: { "X-Visitor-Token": state.sessionToken || "" } })
       .then(function (response) {
         if (!response.ok) { throw new Error("transcript"); }
         return response.blob();
