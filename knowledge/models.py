@@ -159,6 +159,9 @@ class ArticlePassage(models.Model):
             ),
             GinIndex(fields=["search_vector"], name="knowledge_passage_fts"),
             models.Index(fields=["status", "visibility", "language"], name="knowledge_passage_filters"),
+            # Selective filters are answered by an exact scan of the rows they match (see search.EXACT_SCAN_ROWS).
+            models.Index(fields=["product"], name="knowledge_passage_product"),
+            models.Index(fields=["modified_at"], name="knowledge_passage_modified"),
         ]
 
     def __str__(self) -> str:
