@@ -187,6 +187,20 @@ def test_search_latency_at_100k_passages(agent):
                 assert min(returned) == K
                 assert statistics.mean(recalls) >= 0.97
 
+    from knowledge.services.search import text_candidates
+
+    parts = {"embedding": [], "full text": []}
+    for text in query_texts[:200]:
+        started = time.perf_counter()
+        embed([text])
+        parts["embedding"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        text_candidates(query=text, filters=everything, limit=4 * K)
+        parts["full text"].append(time.perf_counter() - started)
+    for name, samples in parts.items():
+        p50, p95 = _ms(samples)
+        print(f"knowledge search part {name}: p50={p50:.1f} ms p95={p95:.1f} ms")
+
     client = APIClient()
     client.force_authenticate(agent)
     client.get("/api/v1/knowledge/search", {"q": "warm up"})
