@@ -72,8 +72,8 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return self._out(services.article_reject(article=self.get_object(), actor=request.user, **data))
 
     @extend_schema(request=PublishSerializer, responses=ArticleSerializer)
-    @action(detail=True, methods=["post"])
-    def publish(self, request, pk=None):
+    @action(detail=True, methods=["post"], url_path="publish")
+    def go_live(self, request, pk=None):
         data = self._input(PublishSerializer)
         return self._out(services.article_publish(article=self.get_object(), actor=request.user, **data))
 
