@@ -71,7 +71,8 @@ def test_retrieval_quality(agent, supervisor):
         recall = sum(1 for _kind, rank in ranks if rank and rank <= 5) / len(ranks)
         mrr = sum(1 / rank for _kind, rank in ranks if rank) / len(ranks)
         by_kind = {
-            kind: sum(1 for k, rank in ranks if k == kind and rank and rank <= 5) / sum(1 for k, _r in ranks if k == kind)
+            kind: sum(1 for k, rank in ranks if k == kind and rank and rank <= 5)
+            / sum(1 for k, _r in ranks if k == kind)
             for kind in sorted({kind for kind, _rank in ranks})
         }
         results[mode] = (recall, mrr)
@@ -111,7 +112,10 @@ def _load_passages(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, li
         raw = connection.connection.cursor()
         # Load through a staging table so the tsvector is computed on insert (an UPDATE afterwards
         # would leave 100k dead rows behind and double the heap).
-        columns = "article_id, position, heading, text, embedding, search_config, status, visibility, language, product, modified_at"
+        columns = (
+            "article_id, position, heading, text, embedding, search_config, status, visibility, language, product,"
+            " modified_at"
+        )
         cursor.execute(
             f"CREATE TEMP TABLE passage_load ON COMMIT DROP AS SELECT {columns} FROM knowledge_articlepassage LIMIT 0"
         )

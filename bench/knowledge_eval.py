@@ -27,7 +27,8 @@ PRODUCTS = [
     ("Slate 11", "SL-1100", "tablet", "Wi-Fi", "top button", "11-inch Android tablet"),
     ("Reference 8", "RF-2708", "computer monitor", "DisplayPort", "bottom-right button", "27-inch IPS display"),
     ("Orbit Watch 3", "OW-300", "smartwatch", "Bluetooth", "crown", "fitness and health watch"),
-    ("Boom Mini", "BM-050", "portable speaker", "Bluetooth", "power button on the side", "compact Bluetooth loudspeaker"),
+    ("Boom Mini", "BM-050", "portable speaker", "Bluetooth", "power button on the side",
+     "compact Bluetooth loudspeaker"),
     ("Snap Z50", "SZ-500", "mirrorless camera", "Wi-Fi", "on/off lever", "interchangeable-lens camera"),
     ("PrintJet 420", "PJ-420", "inkjet printer", "Wi-Fi", "power button on the panel", "all-in-one ink printer"),
     ("TypeLite K2", "KB-200", "wireless keyboard", "Bluetooth", "switch on the back", "slim Bluetooth keyboard"),
@@ -61,7 +62,8 @@ TOPICS = [
     ("reset", "Factory reset the {name}",
      "A factory reset erases all settings of the {name} ({model}). Hold the {button} and the volume or menu button "
      "together for {s} seconds until the light flashes {light} three times. Set it up again from the app afterwards.",
-     ["how do I wipe my {device} back to how it came out of the box", "erase everything on the {device} before I sell it"],
+     ["how do I wipe my {device} back to how it came out of the box",
+      "erase everything on the {device} before I sell it"],
      ["{name} factory reset"]),
     ("update", "{name} firmware update fails with error {code}",
      "Error {code} on the {name} ({model}) means the firmware download was interrupted. Keep the device charged, "
@@ -77,7 +79,8 @@ TOPICS = [
     ("warranty", "Warranty repair for the {name}",
      "The {name} ({model}) has a 2-year warranty against manufacturing defects. Open a claim with the serial number "
      "and a photo of the fault; we send a prepaid box and return the repaired unit in {s} days.",
-     ["my {device} broke after a few months, will you fix it for free", "is a faulty {device} covered by your guarantee"],
+     ["my {device} broke after a few months, will you fix it for free",
+      "is a faulty {device} covered by your guarantee"],
      ["{name} warranty claim"]),
     ("setup", "Set up your {name} for the first time",
      "Unbox the {name} ({model}), charge it fully, and turn it on with the {button}. Install the Northwind app, "

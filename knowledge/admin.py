@@ -65,7 +65,8 @@ class ArticleAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        values = {name: form.cleaned_data[name] for name in form.changed_data if name in services.articles.CONTENT_FIELDS}
+        content = services.articles.CONTENT_FIELDS
+        values = {name: form.cleaned_data[name] for name in form.changed_data if name in content}
         if change:
             services.article_update(article=obj, actor=request.user, **values)
         else:

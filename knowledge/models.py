@@ -175,7 +175,9 @@ class ArticleFeedback(models.Model):
     source = models.CharField(max_length=16, choices=FeedbackSource.choices)
     helpful = models.BooleanField()
     comment = models.TextField(blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -187,7 +189,9 @@ class ArticleUsage(models.Model):
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="usages")
     kind = models.CharField(max_length=16, choices=UsageKind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     conversation = models.ForeignKey(
         "crm.Conversation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -205,7 +209,9 @@ class SearchLog(models.Model):
     query = models.CharField(max_length=500)
     result_count = models.PositiveIntegerField()
     audience = models.CharField(max_length=16)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

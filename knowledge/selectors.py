@@ -57,7 +57,9 @@ def languages_in_use() -> list[str]:
 def article_analytics(*, article: Article) -> dict[str, int]:
     """J.133: views, votes, uses and linked cases of every version of the article."""
     family = Article.objects.filter(number=article.number, language=article.language)
-    counters = family.aggregate(views=Sum("view_count"), helpful=Sum("helpful_count"), not_helpful=Sum("not_helpful_count"))
+    counters = family.aggregate(
+        views=Sum("view_count"), helpful=Sum("helpful_count"), not_helpful=Sum("not_helpful_count")
+    )
     usages = ArticleUsage.objects.filter(article__in=family)
     usage = dict(usages.values_list("kind").annotate(n=Count("pk")))
     linked_cases = usages.filter(case__isnull=False).values("case").distinct().count()

@@ -319,7 +319,8 @@ def article_version_create(*, article: Article, actor, major: bool = False) -> A
         source = next(item for item in family if item.pk == article.pk)
         if source.status not in ArticleStatus.versionable():
             raise InvalidTransition()
-        if any(item.status in (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW, ArticleStatus.APPROVED) for item in family):
+        open_states = (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW, ArticleStatus.APPROVED)
+        if any(item.status in open_states for item in family):
             raise VersionExists()
         latest = family[0]
         major_version, minor_version = (

@@ -101,7 +101,8 @@ class SearchFilters:
         """A WHERE clause over the passages' copied columns, with named parameters."""
         prefix = f"{alias}." if alias else ""
         clauses, params = [f"{prefix}status = ANY(%(f_status)s)"], {"f_status": list(self.statuses)}
-        for column, values in (("visibility", self.visibilities), ("language", self.languages), ("product", self.products)):
+        columns = (("visibility", self.visibilities), ("language", self.languages), ("product", self.products))
+        for column, values in columns:
             if values:
                 clauses.append(f"{prefix}{column} = ANY(%(f_{column})s)")
                 params[f"f_{column}"] = list(values)

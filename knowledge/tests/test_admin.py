@@ -29,7 +29,7 @@ def test_admin_creates_a_draft_with_a_number_and_previews_it(admin_client):
 
 def test_admin_actions_run_the_lifecycle(admin_client, agent, manager):
     article = make_article(author=agent, manager=manager, status=ArticleStatus.IN_REVIEW)
-    admin_client.post("/admin/knowledge/article/", {"action": "action_article_approve", "_selected_action": [article.pk]})
-    admin_client.post("/admin/knowledge/article/", {"action": "action_article_publish", "_selected_action": [article.pk]})
+    for action in ("action_article_approve", "action_article_publish"):
+        admin_client.post("/admin/knowledge/article/", {"action": action, "_selected_action": [article.pk]})
     article.refresh_from_db()
     assert article.status == ArticleStatus.PUBLISHED

@@ -30,7 +30,8 @@ class TestArticles:
         assert created.json()["number"].startswith("KA-") and created.json()["status"] == "draft"
 
         assert author.post(f"/api/v1/knowledge/articles/{pk}/submit/").json()["status"] == "in_review"
-        assert approver.post(f"/api/v1/knowledge/articles/{pk}/approve/", {"comment": "ok"}).json()["status"] == "approved"
+        approved = approver.post(f"/api/v1/knowledge/articles/{pk}/approve/", {"comment": "ok"})
+        assert approved.json()["status"] == "approved"
         published = approver.post(f"/api/v1/knowledge/articles/{pk}/publish/", {}, format="json")
         assert published.json()["status"] == "published"
 

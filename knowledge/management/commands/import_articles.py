@@ -97,5 +97,7 @@ class Command(BaseCommand):
             if not no_index and result.outcome != "unchanged":
                 services.article_index(article_id=result.article.pk)
         self.stdout.write(
-            self.style.SUCCESS("{created} created, {updated} updated, {unchanged} unchanged, {failed} failed".format(**counts))
+            self.style.SUCCESS(
+                "{created} created, {updated} updated, {unchanged} unchanged, {failed} failed".format(**counts)
+            )
         )

@@ -14,6 +14,7 @@ class Command(BaseCommand):
         pairs = services.duplicates_find(threshold=threshold, limit=limit)
         for pair in pairs:
             self.stdout.write(
-                f"{pair.similarity:.3f}  {pair.first.number} {pair.first.title}  ~  {pair.second.number} {pair.second.title}"
+                f"{pair.similarity:.3f}  {pair.first.number} {pair.first.title}"
+                f"  ~  {pair.second.number} {pair.second.title}"
             )
         self.stdout.write(self.style.SUCCESS(f"{len(pairs)} pair(s) at or above {threshold}."))

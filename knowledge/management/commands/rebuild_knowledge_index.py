@@ -17,5 +17,6 @@ class Command(BaseCommand):
             passages += services.article_index(article_id=pk, force=not changed_only)
         cases = [case_index(case_id=pk) for pk in ResolvedCaseIndex.objects.values_list("case_id", flat=True)]
         self.stdout.write(self.style.SUCCESS(
-            f"Indexed {passages} passages of {Article.objects.count()} articles and {len([c for c in cases if c])} cases."
+            f"Indexed {passages} passages of {Article.objects.count()} articles "
+            f"and {len([c for c in cases if c])} cases."
         ))
