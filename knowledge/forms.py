@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from knowledge.choices import ArticleStatus, Language, SearchSort, Visibility
+from knowledge.choices import ArticleStatus, Language, SearchSort, UsageKind, Visibility
 from knowledge.models import Article
 
 
@@ -86,3 +86,11 @@ class SuggestionRateForm(forms.Form):
         if bool(data.get("article")) == bool(data.get("suggested_case")):
             raise forms.ValidationError(_("Rate either an article or a case."))
         return data
+
+
+class ArticleUseForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(kind.value, kind.label) for kind in (UsageKind.SENT, UsageKind.LINKED, UsageKind.RESOLUTION)]
+    )
+    conversation = forms.IntegerField(required=False)
+    case = forms.IntegerField(required=False)

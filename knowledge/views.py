@@ -23,6 +23,7 @@ from knowledge.choices import ArticleStatus, FeedbackSource
 from knowledge.forms import (
     ArticleForm,
     ArticleSearchForm,
+    ArticleUseForm,
     PublishForm,
     ReviewForm,
     SuggestionRateForm,
@@ -226,6 +227,46 @@ def draft_review(request, pk: int, action: str):
     except DomainError as error:
         messages.error(request, error.message)
     return HttpResponse("") if request.htmx else redirect("knowledge:draft_queue")
+
+
+@staff_required
+@require_GET
+def smart_assist_panel(request):
+    """The smart-assist fragment for a conversation or case the agent may see (htmx; refreshed by the workspace)."""
+    conversation = case = None
+    if request.GET.get("conversation", "").isdigit():
+        conversation_id = int(request.GET["conversation"])
+        conversation = crm_selectors.conversation_get(user=request.user, conversation_id=conversation_id)
+        if conversation is None:
+            raise Http404
+    elif request.GET.get("case", "").isdigit():
+        case = crm_selectors.cases_visible_to(request.user).filter(pk=int(request.GET["case"])).first()
+        if case is None:
+            raise Http404
+    else:
+        return HttpResponse(status=400)
+    assist = services.smart_assist(conversation=conversation, case=case, user=request.user)
+    context = {"assist": assist, "conversation": conversation, "case": case or getattr(conversation, "case", None)}
+    return render(request, "knowledge/partials/_smart_assist.html", context)
+
+
+@staff_required
+@require_POST
+def article_use(request, pk: int):
+    """Record an article linked or sent to a customer from the workspace (J.133 analytics)."""
+    article = _article_for(request, pk)
+    form = ArticleUseForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    data = form.cleaned_data
+    conversation = (
+        crm_selectors.conversation_get(user=request.user, conversation_id=data["conversation"])
+        if data["conversation"] else None
+    )
+    case = crm_selectors.cases_visible_to(request.user).filter(pk=data["case"]).first() if data["case"] else None
+    services.article_usage_record(article=article, kind=data["kind"], user=request.user,
+                                  conversation=conversation, case=case)
+    return HttpResponse(status=204)
 
 
 @staff_required

@@ -151,3 +151,28 @@ class TestSmartAssistPartial:
         }, HTTP_HX_REQUEST="true")
         assert response.status_code == 200 and "marked helpful" in response.content.decode()
         assert SuggestionFeedback.objects.get().helpful is True
+
+
+class TestWorkspaceEndpoints:
+    def test_assist_panel_for_a_visible_conversation_only(self, client, agent, other_agent, public_article):
+        from crm.models import Conversation
+
+        result = crm_services.message_ingest(channel_kind=ChannelKind.WEBCHAT, address="v10",
+                                             body="my AirBeats earbuds light is blinking, how do I pair them")
+        Conversation.objects.filter(pk=result.conversation.pk).update(assigned_agent=agent)
+        client.force_login(other_agent)
+        assert client.get("/knowledge/assist/", {"conversation": result.conversation.pk}).status_code == 404
+        client.force_login(agent)
+        panel = client.get("/knowledge/assist/", {"conversation": result.conversation.pk}, HTTP_HX_REQUEST="true")
+        assert panel.status_code == 200 and 'id="smart-assist"' in panel.content.decode()
+        assert public_article.title in panel.content.decode()
+
+    def test_sending_an_article_is_counted(self, client, agent, public_article):
+        from knowledge.models import ArticleUsage
+
+        client.force_login(agent)
+        assert client.post(f"/knowledge/{public_article.pk}/use/", {"kind": "sent"}).status_code == 204
+        assert client.post(f"/knowledge/{public_article.pk}/use/", {"kind": "viewed"}).status_code == 400
+        assert ArticleUsage.objects.get().kind == "sent"
+        detail = client.get(f"/knowledge/{public_article.pk}/").content.decode()
+        assert "Sent to customers</dt><dd>1" in detail
