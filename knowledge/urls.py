@@ -8,6 +8,7 @@ urlpatterns = [
     path("knowledge/", views.article_list, name="article_list"),
     path("knowledge/new/", views.article_create, name="article_create"),
     path("knowledge/preview/", views.article_preview, name="article_preview"),
+    path("knowledge/suggest/", views.article_suggest, name="article_suggest"),
     path("knowledge/drafts/", views.draft_queue, name="draft_queue"),
     path("knowledge/drafts/<int:pk>/<str:action>/", views.draft_review, name="draft_review"),
     path("knowledge/suggestions/rate/", views.suggestion_rate, name="suggestion_rate"),

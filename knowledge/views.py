@@ -124,6 +124,16 @@ def article_preview(request):
     return render(request, "knowledge/partials/_preview.html", {"html": render_markdown(request.POST.get("body", ""))})
 
 
+@staff_required
+@require_POST
+def article_suggest(request):
+    """Suggested keywords and summary for the article being edited, swapped into the form's fields (htmx)."""
+    suggestion = services.article_suggestions(
+        title=request.POST.get("title", "")[:255], body=request.POST.get("body", "")[:100_000]
+    )
+    return render(request, "knowledge/partials/_suggestions.html", {"suggestion": suggestion})
+
+
 def _detail_context(request, article: Article) -> dict:
     return {
         "article": article,

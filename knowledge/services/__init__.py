@@ -30,8 +30,11 @@ from knowledge.services.drafts import (
 )
 from knowledge.services.importing import ImportResult, article_import
 from knowledge.services.search import SearchFilters, SearchHit, search
+from knowledge.services.suggest import ArticleSuggestion, article_suggestions
 
 __all__ = [
+    "ArticleSuggestion",
+    "article_suggestions",
     "ImportResult",
     "article_import",
     "SearchFilters",

@@ -176,3 +176,16 @@ class TestWorkspaceEndpoints:
         assert ArticleUsage.objects.get().kind == "sent"
         detail = client.get(f"/knowledge/{public_article.pk}/").content.decode()
         assert "Sent to customers</dt><dd>1" in detail
+
+
+def test_keyword_and_summary_suggestions_fill_the_form(client, agent):
+    client.force_login(agent)
+    response = client.post("/knowledge/suggest/", {
+        "title": "Laptop battery drains quickly",
+        "body": "Lower the screen brightness to save battery. Close background apps. "
+                "Update the BIOS, because BIOS 1.8 fixed a sleep bug that drained the battery overnight.",
+    }, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'id="id_keywords"' in html and 'hx-swap-oob="true"' in html
+    assert "battery" in html.split('id="id_keywords" value="')[1].split('"')[0]
+    assert "BIOS" in html.split('id="id_summary"')[1] or "battery" in html.split('id="id_summary"')[1]
