@@ -8,7 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from contactcenter.exceptions import DomainError
 from knowledge import services
 from knowledge.choices import ArticleStatus
-from knowledge.models import Article, ArticleFeedback, KnowledgeDraft, SearchLog, SuggestionFeedback
+from knowledge.models import (
+    Article,
+    ArticleFeedback,
+    ArticleTemplate,
+    KnowledgeDraft,
+    SearchLog,
+    SuggestionFeedback,
+)
 
 
 def _lifecycle_action(operation, description):
@@ -106,3 +113,9 @@ class SearchLogAdmin(admin.ModelAdmin):
 class SuggestionFeedbackAdmin(admin.ModelAdmin):
     list_display = ["kind", "article", "suggested_case", "helpful", "confidence", "user", "created_at"]
     list_filter = ["kind", "helpful"]
+
+
+@admin.register(ArticleTemplate)
+class ArticleTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "product", "language", "visibility"]
+    search_fields = ["name", "title"]

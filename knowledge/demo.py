@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 
 from knowledge import services
 from knowledge.choices import ArticleStatus, Visibility
+from knowledge.models import ArticleTemplate
 
 EXTERNAL, INTERNAL = Visibility.EXTERNAL, Visibility.INTERNAL
 
@@ -217,6 +218,15 @@ Never promise a refund date before approval."""),
 ]
 
 
+TEMPLATES = [
+    ("Troubleshooting", "[Product]: [symptom]", "## Symptoms\n\n## Cause\n\n## Resolution\n1. \n",
+     ["troubleshooting"], EXTERNAL),
+    ("Policy", "[Policy name]", "## Who it applies to\n\n## What we offer\n\n## How to ask\n", ["policy"], EXTERNAL),
+    ("Internal procedure", "Agent guide: [task]", "## When\n\n## Steps\n1. \n\n## Escalation\n",
+     ["procedure"], INTERNAL),
+]
+
+
 def seed(stdout) -> None:
     users = get_user_model().objects
     author = users.filter(username="agent1").first()
@@ -224,6 +234,10 @@ def seed(stdout) -> None:
     if author is None or manager is None:
         stdout.write("knowledge: skipped (run crm's demo seed first for agent1 and supervisor)")
         return
+    for name, title, body, keywords, visibility in TEMPLATES:
+        ArticleTemplate.objects.get_or_create(
+            name=name, defaults={"title": title, "body": body, "keywords": keywords, "visibility": visibility}
+        )
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for slug, title, product, category, visibility, keywords, summary, body in ARTICLES:
         result = services.article_import(

@@ -294,3 +294,29 @@ class KnowledgeDraft(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ArticleTemplate(models.Model):
+    """A starting point for new articles (J.130): prefilled structure, keywords, product and visibility."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    body = models.TextField(_("body (Markdown)"), blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    keywords = ArrayField(models.CharField(max_length=60), default=list, blank=True, verbose_name=_("keywords"))
+    product = models.CharField(_("product"), max_length=100, blank=True)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    visibility = models.CharField(
+        _("visibility"), max_length=16, choices=Visibility.choices, default=Visibility.INTERNAL
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def initial(self) -> dict:
+        fields = ["title", "body", "summary", "keywords", "product", "category", "language", "visibility"]
+        return {field: getattr(self, field) for field in fields}

@@ -87,7 +87,8 @@ def article_list(request):
 
 @staff_required
 def article_create(request):
-    form = ArticleForm(request.POST or None)
+    template = selectors.article_template_get(template_id=request.GET.get("template", ""))
+    form = ArticleForm(request.POST or None, initial=template.initial() if template else None)
     if request.method == "POST" and form.is_valid():
         try:
             article = services.article_create(author=request.user, **form.cleaned_data)
@@ -96,7 +97,8 @@ def article_create(request):
         else:
             messages.success(request, _("Draft %(number)s saved.") % {"number": article.number})
             return redirect("knowledge:article_detail", pk=article.pk)
-    return render(request, "knowledge/article_form.html", {"form": form, "article": None})
+    context = {"form": form, "article": None, "templates": selectors.article_templates(), "template": template}
+    return render(request, "knowledge/article_form.html", context)
 
 
 @staff_required

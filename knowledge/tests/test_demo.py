@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 
 from contactcenter.choices import Role
 from knowledge import demo, services
-from knowledge.models import Article
+from knowledge.models import Article, ArticleTemplate
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -21,6 +21,7 @@ def test_demo_seed_publishes_searchable_articles_idempotently(django_user_model)
     assert f"{len(demo.ARTICLES)} articles created" in out.getvalue()
     assert f"{len(demo.ARTICLES)} unchanged" in out.getvalue()
     assert Article.objects.published().count() == len(demo.ARTICLES)
+    assert ArticleTemplate.objects.count() == len(demo.TEMPLATES)
     assert Article.objects.filter(author__username="agent1").count() == len(demo.ARTICLES)
     [hit, *_] = services.search("my earbuds don't show up in bluetooth")
     assert hit.article.external_id == "demo/earbuds-pairing"

@@ -189,3 +189,16 @@ def test_keyword_and_summary_suggestions_fill_the_form(client, agent):
     assert 'id="id_keywords"' in html and 'hx-swap-oob="true"' in html
     assert "battery" in html.split('id="id_keywords" value="')[1].split('"')[0]
     assert "BIOS" in html.split('id="id_summary"')[1] or "battery" in html.split('id="id_summary"')[1]
+
+
+def test_templates_prefill_a_new_article(client, agent):
+    from knowledge.models import ArticleTemplate
+
+    template = ArticleTemplate.objects.create(
+        name="Troubleshooting", title="[Product] does not …", body="## Symptoms\n\n## Cause\n\n## Resolution\n",
+        keywords=["troubleshooting"], visibility="external",
+    )
+    client.force_login(agent)
+    page = client.get("/knowledge/new/", {"template": template.pk}).content.decode()
+    assert "## Symptoms" in page and 'value="troubleshooting"' in page and "Troubleshooting</a>" in page
+    assert client.get("/knowledge/new/", {"template": "nope"}).status_code == 200
