@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from knowledge.choices import ArticleStatus, Language, SearchSort, Visibility
+from knowledge.choices import ArticleStatus, Language, SearchSort, UsageKind, Visibility
 from knowledge.models import Article
 
 
@@ -31,7 +31,9 @@ class ArticleForm(forms.ModelForm):
 
 class ArticleSearchForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=500)
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any status"))] + ArticleStatus.choices)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status"))] + ArticleStatus.choices
+    )
     language = forms.ChoiceField(label=_("Language"), required=False, choices=[("", _("Any language"))])
     visibility = forms.ChoiceField(label=_("Visibility"), required=False,
                                    choices=[("", _("Any visibility"))] + Visibility.choices)
@@ -40,7 +42,9 @@ class ArticleSearchForm(forms.Form):
     def __init__(self, *args, languages=(), **kwargs):
         super().__init__(*args, **kwargs)
         names = dict(Language.choices)
-        self.fields["language"].choices = [("", _("Any language"))] + [(code, names.get(code, code)) for code in languages]
+        self.fields["language"].choices = [("", _("Any language"))] + [
+            (code, names.get(code, code)) for code in languages
+        ]
 
 
 class PublishForm(forms.Form):
@@ -55,7 +59,9 @@ class PublishForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    comment = forms.CharField(label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class VersionForm(forms.Form):
@@ -80,3 +86,11 @@ class SuggestionRateForm(forms.Form):
         if bool(data.get("article")) == bool(data.get("suggested_case")):
             raise forms.ValidationError(_("Rate either an article or a case."))
         return data
+
+
+class ArticleUseForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(kind.value, kind.label) for kind in (UsageKind.SENT, UsageKind.LINKED, UsageKind.RESOLUTION)]
+    )
+    conversation = forms.IntegerField(required=False)
+    case = forms.IntegerField(required=False)

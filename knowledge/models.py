@@ -21,10 +21,10 @@ from knowledge.choices import (
     Visibility,
 )
 
-#: HNSW build parameters, chosen from bench/bench_knowledge.py on this 2-core
-#: machine at 100k passages: m=16 / ef_construction=64 (pgvector's defaults)
-#: already give recall@10 ≥ 0.97 with ef_search=60, and builds twice as fast as
-#: m=24; larger values bought <0.5 % recall for slower inserts.
+#: HNSW build parameters: pgvector's defaults. bench/bench_knowledge.py at 100k
+#: passages on this 2-core machine builds the index in ~21 s and reaches
+#: recall@10 ≥ 0.99 against exact search already at ef_search=40, so larger
+#: m / ef_construction (slower builds and inserts) buy nothing measurable here.
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 
@@ -159,6 +159,9 @@ class ArticlePassage(models.Model):
             ),
             GinIndex(fields=["search_vector"], name="knowledge_passage_fts"),
             models.Index(fields=["status", "visibility", "language"], name="knowledge_passage_filters"),
+            # Selective filters are answered by an exact scan of the rows they match (see search.EXACT_SCAN_ROWS).
+            models.Index(fields=["product"], name="knowledge_passage_product"),
+            models.Index(fields=["modified_at"], name="knowledge_passage_modified"),
         ]
 
     def __str__(self) -> str:
@@ -172,7 +175,9 @@ class ArticleFeedback(models.Model):
     source = models.CharField(max_length=16, choices=FeedbackSource.choices)
     helpful = models.BooleanField()
     comment = models.TextField(blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -184,7 +189,9 @@ class ArticleUsage(models.Model):
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="usages")
     kind = models.CharField(max_length=16, choices=UsageKind.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     conversation = models.ForeignKey(
         "crm.Conversation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -202,7 +209,9 @@ class SearchLog(models.Model):
     query = models.CharField(max_length=500)
     result_count = models.PositiveIntegerField()
     audience = models.CharField(max_length=16)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -285,3 +294,29 @@ class KnowledgeDraft(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ArticleTemplate(models.Model):
+    """A starting point for new articles (J.130): prefilled structure, keywords, product and visibility."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    title = models.CharField(_("title"), max_length=255, blank=True)
+    body = models.TextField(_("body (Markdown)"), blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    keywords = ArrayField(models.CharField(max_length=60), default=list, blank=True, verbose_name=_("keywords"))
+    product = models.CharField(_("product"), max_length=100, blank=True)
+    category = models.CharField(_("category"), max_length=100, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    visibility = models.CharField(
+        _("visibility"), max_length=16, choices=Visibility.choices, default=Visibility.INTERNAL
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def initial(self) -> dict:
+        fields = ["title", "body", "summary", "keywords", "product", "category", "language", "visibility"]
+        return {field: getattr(self, field) for field in fields}

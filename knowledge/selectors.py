@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from contactcenter.permissions import is_staff_member
 from knowledge.choices import ArticleStatus, DraftStatus, UsageKind
-from knowledge.models import Article, ArticleUsage, KnowledgeDraft, ResolvedCaseIndex, SearchLog
+from knowledge.models import Article, ArticleTemplate, ArticleUsage, KnowledgeDraft, ResolvedCaseIndex, SearchLog
 from knowledge.permissions import can_manage
 
 
@@ -57,7 +57,9 @@ def languages_in_use() -> list[str]:
 def article_analytics(*, article: Article) -> dict[str, int]:
     """J.133: views, votes, uses and linked cases of every version of the article."""
     family = Article.objects.filter(number=article.number, language=article.language)
-    counters = family.aggregate(views=Sum("view_count"), helpful=Sum("helpful_count"), not_helpful=Sum("not_helpful_count"))
+    counters = family.aggregate(
+        views=Sum("view_count"), helpful=Sum("helpful_count"), not_helpful=Sum("not_helpful_count")
+    )
     usages = ArticleUsage.objects.filter(article__in=family)
     usage = dict(usages.values_list("kind").annotate(n=Count("pk")))
     linked_cases = usages.filter(case__isnull=False).values("case").distinct().count()
@@ -101,3 +103,11 @@ def suggestable_case_get(*, case_id: int):
     """A resolved case that smart assist may show as a similar case (it is in the case index)."""
     entry = ResolvedCaseIndex.objects.select_related("case").filter(case_id=case_id).first()
     return entry.case if entry else None
+
+
+def article_templates() -> list[ArticleTemplate]:
+    return list(ArticleTemplate.objects.all())
+
+
+def article_template_get(*, template_id: str) -> ArticleTemplate | None:
+    return ArticleTemplate.objects.filter(pk=int(template_id)).first() if str(template_id).isdigit() else None

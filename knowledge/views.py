@@ -23,6 +23,7 @@ from knowledge.choices import ArticleStatus, FeedbackSource
 from knowledge.forms import (
     ArticleForm,
     ArticleSearchForm,
+    ArticleUseForm,
     PublishForm,
     ReviewForm,
     SuggestionRateForm,
@@ -86,7 +87,8 @@ def article_list(request):
 
 @staff_required
 def article_create(request):
-    form = ArticleForm(request.POST or None)
+    template = selectors.article_template_get(template_id=request.GET.get("template", ""))
+    form = ArticleForm(request.POST or None, initial=template.initial() if template else None)
     if request.method == "POST" and form.is_valid():
         try:
             article = services.article_create(author=request.user, **form.cleaned_data)
@@ -95,7 +97,8 @@ def article_create(request):
         else:
             messages.success(request, _("Draft %(number)s saved.") % {"number": article.number})
             return redirect("knowledge:article_detail", pk=article.pk)
-    return render(request, "knowledge/article_form.html", {"form": form, "article": None})
+    context = {"form": form, "article": None, "templates": selectors.article_templates(), "template": template}
+    return render(request, "knowledge/article_form.html", context)
 
 
 @staff_required
@@ -121,6 +124,16 @@ def article_edit(request, pk: int):
 def article_preview(request):
     """The sanitised HTML of the Markdown being edited (htmx, as the author types)."""
     return render(request, "knowledge/partials/_preview.html", {"html": render_markdown(request.POST.get("body", ""))})
+
+
+@staff_required
+@require_POST
+def article_suggest(request):
+    """Suggested keywords and summary for the article being edited, swapped into the form's fields (htmx)."""
+    suggestion = services.article_suggestions(
+        title=request.POST.get("title", "")[:255], body=request.POST.get("body", "")[:100_000]
+    )
+    return render(request, "knowledge/partials/_suggestions.html", {"suggestion": suggestion})
 
 
 def _detail_context(request, article: Article) -> dict:
@@ -226,6 +239,46 @@ def draft_review(request, pk: int, action: str):
     except DomainError as error:
         messages.error(request, error.message)
     return HttpResponse("") if request.htmx else redirect("knowledge:draft_queue")
+
+
+@staff_required
+@require_GET
+def smart_assist_panel(request):
+    """The smart-assist fragment for a conversation or case the agent may see (htmx; refreshed by the workspace)."""
+    conversation = case = None
+    if request.GET.get("conversation", "").isdigit():
+        conversation_id = int(request.GET["conversation"])
+        conversation = crm_selectors.conversation_get(user=request.user, conversation_id=conversation_id)
+        if conversation is None:
+            raise Http404
+    elif request.GET.get("case", "").isdigit():
+        case = crm_selectors.cases_visible_to(request.user).filter(pk=int(request.GET["case"])).first()
+        if case is None:
+            raise Http404
+    else:
+        return HttpResponse(status=400)
+    assist = services.smart_assist(conversation=conversation, case=case, user=request.user)
+    context = {"assist": assist, "conversation": conversation, "case": case or getattr(conversation, "case", None)}
+    return render(request, "knowledge/partials/_smart_assist.html", context)
+
+
+@staff_required
+@require_POST
+def article_use(request, pk: int):
+    """Record an article linked or sent to a customer from the workspace (J.133 analytics)."""
+    article = _article_for(request, pk)
+    form = ArticleUseForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(status=400)
+    data = form.cleaned_data
+    conversation = (
+        crm_selectors.conversation_get(user=request.user, conversation_id=data["conversation"])
+        if data["conversation"] else None
+    )
+    case = crm_selectors.cases_visible_to(request.user).filter(pk=data["case"]).first() if data["case"] else None
+    services.article_usage_record(article=article, kind=data["kind"], user=request.user,
+                                  conversation=conversation, case=case)
+    return HttpResponse(status=204)
 
 
 @staff_required

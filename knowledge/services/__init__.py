@@ -10,6 +10,7 @@ from knowledge.services.articles import (
     article_index,
     article_publish,
     article_reject,
+    article_reopen,
     article_submit,
     article_translation_create,
     article_update,
@@ -27,9 +28,15 @@ from knowledge.services.drafts import (
     draft_dismiss,
     duplicates_find,
 )
+from knowledge.services.importing import ImportResult, article_import
 from knowledge.services.search import SearchFilters, SearchHit, search
+from knowledge.services.suggest import ArticleSuggestion, article_suggestions
 
 __all__ = [
+    "ArticleSuggestion",
+    "article_suggestions",
+    "ImportResult",
+    "article_import",
     "SearchFilters",
     "SearchHit",
     "SmartAssist",
@@ -51,6 +58,7 @@ __all__ = [
     "article_index",
     "article_publish",
     "article_reject",
+    "article_reopen",
     "article_submit",
     "article_translation_create",
     "article_update",

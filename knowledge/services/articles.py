@@ -169,6 +169,17 @@ def article_reject(*, article: Article, actor, comment: str) -> Article:
         return _status_set(article, status=ArticleStatus.DRAFT, fields=["reviewer", "review_comment"])
 
 
+def article_reopen(*, article: Article, actor, comment: str = "") -> Article:
+    """Send an article that is in review, approved or scheduled back to draft (a manager changes their mind)."""
+    _require(can_manage(actor))
+    with transaction.atomic():
+        article = _locked(article)
+        if article.status not in (ArticleStatus.IN_REVIEW, ArticleStatus.APPROVED, ArticleStatus.SCHEDULED):
+            raise InvalidTransition()
+        article.review_comment = comment.strip()
+        return _status_set(article, status=ArticleStatus.DRAFT, fields=["review_comment"])
+
+
 def _go_live(article: Article, *, now: datetime) -> Article:
     """Publish ``article`` (locked), retiring the version of its number and language that was live."""
     live = (
@@ -308,7 +319,8 @@ def article_version_create(*, article: Article, actor, major: bool = False) -> A
         source = next(item for item in family if item.pk == article.pk)
         if source.status not in ArticleStatus.versionable():
             raise InvalidTransition()
-        if any(item.status in (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW, ArticleStatus.APPROVED) for item in family):
+        open_states = (ArticleStatus.DRAFT, ArticleStatus.IN_REVIEW, ArticleStatus.APPROVED)
+        if any(item.status in open_states for item in family):
             raise VersionExists()
         latest = family[0]
         major_version, minor_version = (

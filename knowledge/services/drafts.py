@@ -60,11 +60,15 @@ def case_resolved_draft_enqueue(*, case: Case) -> bool:
 
 
 def _case_context(case: Case) -> list[ContextPassage]:
-    environment = [f"Channel: {conversation.get_channel_kind_display()}" for conversation in case.conversations.all()[:1]]
+    environment = [
+        f"Channel: {conversation.get_channel_kind_display()}" for conversation in case.conversations.all()[:1]
+    ]
     if case.account_id:
         environment.append(f"Customer tier: {case.account.get_tier_display()}")
     passages = [
-        ContextPassage(id=f"case:{case.pk}:problem", title="Problem", text=f"{case.subject}. {case.description}".strip()),
+        ContextPassage(
+            id=f"case:{case.pk}:problem", title="Problem", text=f"{case.subject}. {case.description}".strip()
+        ),
         ContextPassage(id=f"case:{case.pk}:environment", title="Environment", text=". ".join(environment)),
         ContextPassage(id=f"case:{case.pk}:resolution", title="Resolution", text=case.resolution),
     ]

@@ -11,6 +11,7 @@ the filter.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,16 +31,29 @@ RRF_K = 60
 #: Passages each retriever returns per requested article: several passages of
 #: one article collapse into one hit, so each list must over-fetch.
 CANDIDATES_PER_HIT = 4
+#: ANY_TERM_MATCHING — the hybrid's full-text side requires every query term
+#: (AND). Measured on bench/knowledge_eval.py (200 articles, 468 queries):
+#: with AND the hybrid reaches recall@5 0.957 / MRR 0.787 against vector-only
+#: 0.942 / 0.767; feeding it any-term (OR) matches at full weight dropped it to
+#: 0.797 / 0.611, at 0.1 weight MRR fell to 0.755 — OR lists of a customer's
+#: question are mostly passages sharing one common word. Exact tokens (error
+#: codes, model numbers) are what full text adds, and AND keeps those.
 MIN_CANDIDATES = 40
 #: ``hnsw.ef_search`` for the query. bench/bench_knowledge.py at 100k passages
-#: on 2 cores: ef_search=40 gave recall@10 ≈ 0.95, 100 gave ≥ 0.98 at ~2 ms p95
-#: (the database part); beyond 100 recall grew < 0.5 % for 40 % more time.
+#: (quiet machine): ef_search 40 and 100 both gave recall@10 0.996 at p95
+#: ≈ 2.7–2.9 ms for the database part (numpy exact search: ~8 ms); 100 is kept
+#: as headroom for real embeddings, which cluster less kindly than the bench's.
 EF_SEARCH = 100
 #: Iterative scans (pgvector ≥ 0.8): ``relaxed_order`` continues the graph walk
 #: until LIMIT rows pass the WHERE clause; results are re-sorted by distance
 #: below. ``max_scan_tuples`` bounds the work for filters that match nothing.
 ITERATIVE_SCAN = "relaxed_order"
 MAX_SCAN_TUPLES = 40000
+#: Below this many matching passages (planner estimate) a filtered query is
+#: answered by an exact scan. bench/bench_knowledge.py at 100k passages: a 1 %
+#: filter (~1,000 rows) took p50 ≈ 14 ms walking the HNSW graph (iterative
+#: scan rejecting ~600 rows per query) and ≈ 2 ms in the database exactly.
+EXACT_SCAN_ROWS = 5000
 HEADLINE_START, HEADLINE_STOP = "\x02", "\x03"
 HEADLINE_OPTIONS = (
     f"StartSel={HEADLINE_START}, StopSel={HEADLINE_STOP}, MaxWords=35, MinWords=15, "
@@ -87,7 +101,8 @@ class SearchFilters:
         """A WHERE clause over the passages' copied columns, with named parameters."""
         prefix = f"{alias}." if alias else ""
         clauses, params = [f"{prefix}status = ANY(%(f_status)s)"], {"f_status": list(self.statuses)}
-        for column, values in (("visibility", self.visibilities), ("language", self.languages), ("product", self.products)):
+        columns = (("visibility", self.visibilities), ("language", self.languages), ("product", self.products))
+        for column, values in columns:
             if values:
                 clauses.append(f"{prefix}{column} = ANY(%(f_{column})s)")
                 params[f"f_{column}"] = list(values)
@@ -132,10 +147,11 @@ def _audience(user) -> str:
     return STAFF if user is not None and is_staff_member(user) else PUBLIC
 
 
-def _tsquery_sql(configs: Iterable[str]) -> str:
-    # OR semantics: a natural-language question rarely contains every word of
-    # the answer; cover density ranking rewards passages matching more terms.
-    parts = [f"replace(plainto_tsquery('{config}', %(q)s)::text, ' & ', ' | ')::tsquery" for config in configs]
+def _tsquery_sql(configs: Iterable[str], *, require_all: bool = True) -> str:
+    if require_all:
+        parts = [f"plainto_tsquery('{config}', %(q)s)" for config in configs]
+    else:
+        parts = [f"replace(plainto_tsquery('{config}', %(q)s)::text, ' & ', ' | ')::tsquery" for config in configs]
     return " || ".join(parts)
 
 
@@ -149,12 +165,48 @@ def _configs(filters: SearchFilters) -> list[str]:
     return sorted({SEARCH_CONFIGS.get(code, "simple") for code in languages})
 
 
+def _estimated_rows(filters: SearchFilters) -> float:
+    """The planner's estimate of the passages passing the filters: statistics only, no rows read."""
+    where, params = filters.sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM knowledge_articlepassage WHERE {where}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+def _exact_candidates(cursor, where: str, params: dict[str, Any]) -> list[tuple[int, int, float]]:
+    # "+ 0" keeps the planner off the HNSW index: this ORDER BY is a plain sort of the filtered rows.
+    cursor.execute(
+        f"""
+        SELECT id, article_id, embedding <=> %(vector)s::vector AS distance
+        FROM knowledge_articlepassage WHERE {where}
+        ORDER BY (embedding <=> %(vector)s::vector) + 0 LIMIT %(limit)s
+        """,
+        params,
+    )
+    return cursor.fetchall()
+
+
 def vector_candidates(
     *, vector: Sequence[float], filters: SearchFilters, limit: int, ef_search: int = EF_SEARCH
 ) -> list[tuple[int, int, float]]:
-    """(passage id, article id, cosine distance) of the nearest passages that pass the filters."""
+    """(passage id, article id, cosine distance) of the nearest passages that pass the filters.
+
+    A filter the planner expects to leave few rows (a product, a recent
+    modified-since) is answered exactly: the filter's index finds the rows and
+    their distances are sorted — exact, and faster than walking the graph past
+    thousands of rejected rows. Everything else walks the HNSW graph with
+    iterative scans, the filter applied inside the scan; should that stop
+    short of ``limit`` rows (``max_scan_tuples``), the exact scan answers, so a
+    filtered query always returns ``limit`` rows when that many match.
+    """
     where, params = filters.sql()
+    params = {**params, "vector": vector_literal(vector), "limit": limit}
+    narrowed = bool(filters.products or filters.modified_since or filters.languages or filters.visibilities)
     with transaction.atomic(), connection.cursor() as cursor:
+        if narrowed and _estimated_rows(filters) < EXACT_SCAN_ROWS:
+            return _exact_candidates(cursor, where, params)
         cursor.execute(
             "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true),"
             " set_config('hnsw.max_scan_tuples', %s, true)",
@@ -168,15 +220,24 @@ def vector_candidates(
                 ORDER BY embedding <=> %(vector)s::vector LIMIT %(limit)s
             ) SELECT id, article_id, distance FROM nearest ORDER BY distance
             """,
-            {**params, "vector": vector_literal(vector), "limit": limit},
+            params,
         )
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+        if len(rows) < limit and narrowed:
+            return _exact_candidates(cursor, where, params)
+        return rows
 
 
-def text_candidates(*, query: str, filters: SearchFilters, limit: int) -> list[tuple[int, int, float]]:
-    """(passage id, article id, rank) of the best full-text matches that pass the filters."""
+def text_candidates(
+    *, query: str, filters: SearchFilters, limit: int, require_all: bool = True
+) -> list[tuple[int, int, float]]:
+    """(passage id, article id, rank) of the best full-text matches that pass the filters.
+
+    ``require_all`` matches passages containing every query term (AND);
+    otherwise any term (OR), ranked by cover density.
+    """
     where, params = filters.sql("p")
-    tsquery = _tsquery_sql(_configs(filters))
+    tsquery = _tsquery_sql(_configs(filters), require_all=require_all)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -215,7 +276,7 @@ def _highlights(passage_ids: list[int], query: str, configs: list[str]) -> dict[
     """passage id → (heading, highlighted HTML, text); marks come from ts_headline, escaped here."""
     if not passage_ids:
         return {}
-    tsquery = _tsquery_sql(configs)
+    tsquery = _tsquery_sql(configs, require_all=False)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -273,6 +334,10 @@ def search(
         vector_rows = vector_candidates(vector=query_vector, filters=filters, limit=limit)
     if mode in ("hybrid", "text"):
         text_rows = text_candidates(query=query, filters=filters, limit=limit)
+        if not text_rows and mode == "text":
+            # Any-term matching rescues full text on its own (typos, partial wording) but only adds noise
+            # to the fusion: see ANY_TERM_MATCHING.
+            text_rows = text_candidates(query=query, filters=filters, limit=limit, require_all=False)
     candidates = _fuse(vector_rows, text_rows)
     articles = Article.objects.in_bulk(list(candidates))
     allowed = [

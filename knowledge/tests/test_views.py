@@ -151,3 +151,54 @@ class TestSmartAssistPartial:
         }, HTTP_HX_REQUEST="true")
         assert response.status_code == 200 and "marked helpful" in response.content.decode()
         assert SuggestionFeedback.objects.get().helpful is True
+
+
+class TestWorkspaceEndpoints:
+    def test_assist_panel_for_a_visible_conversation_only(self, client, agent, other_agent, public_article):
+        from crm.models import Conversation
+
+        result = crm_services.message_ingest(channel_kind=ChannelKind.WEBCHAT, address="v10",
+                                             body="my AirBeats earbuds light is blinking, how do I pair them")
+        Conversation.objects.filter(pk=result.conversation.pk).update(assigned_agent=agent)
+        client.force_login(other_agent)
+        assert client.get("/knowledge/assist/", {"conversation": result.conversation.pk}).status_code == 404
+        client.force_login(agent)
+        panel = client.get("/knowledge/assist/", {"conversation": result.conversation.pk}, HTTP_HX_REQUEST="true")
+        assert panel.status_code == 200 and 'id="smart-assist"' in panel.content.decode()
+        assert public_article.title in panel.content.decode()
+
+    def test_sending_an_article_is_counted(self, client, agent, public_article):
+        from knowledge.models import ArticleUsage
+
+        client.force_login(agent)
+        assert client.post(f"/knowledge/{public_article.pk}/use/", {"kind": "sent"}).status_code == 204
+        assert client.post(f"/knowledge/{public_article.pk}/use/", {"kind": "viewed"}).status_code == 400
+        assert ArticleUsage.objects.get().kind == "sent"
+        detail = client.get(f"/knowledge/{public_article.pk}/").content.decode()
+        assert "Sent to customers</dt><dd>1" in detail
+
+
+def test_keyword_and_summary_suggestions_fill_the_form(client, agent):
+    client.force_login(agent)
+    response = client.post("/knowledge/suggest/", {
+        "title": "Laptop battery drains quickly",
+        "body": "Lower the screen brightness to save battery. Close background apps. "
+                "Update the BIOS, because BIOS 1.8 fixed a sleep bug that drained the battery overnight.",
+    }, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'id="id_keywords"' in html and 'hx-swap-oob="true"' in html
+    assert "battery" in html.split('id="id_keywords" value="')[1].split('"')[0]
+    assert "BIOS" in html.split('id="id_summary"')[1] or "battery" in html.split('id="id_summary"')[1]
+
+
+def test_templates_prefill_a_new_article(client, agent):
+    from knowledge.models import ArticleTemplate
+
+    template = ArticleTemplate.objects.create(
+        name="Troubleshooting", title="[Product] does not …", body="## Symptoms\n\n## Cause\n\n## Resolution\n",
+        keywords=["troubleshooting"], visibility="external",
+    )
+    client.force_login(agent)
+    page = client.get("/knowledge/new/", {"template": template.pk}).content.decode()
+    assert "## Symptoms" in page and 'value="troubleshooting"' in page and "Troubleshooting</a>" in page
+    assert client.get("/knowledge/new/", {"template": "nope"}).status_code == 200
