@@ -7,7 +7,6 @@ from contactcenter.api.views import not_found
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/knowledge/", include("knowledge.api.urls")),
     path("v1/", include("crm.api.urls")),
     path("v1/routing/", include("routing.api.urls")),
