@@ -48,7 +48,8 @@ class TestArticles:
         assert invalid.json()["error"]["code"] == "invalid"
         assert set(invalid.json()["error"]["fields"]) == {"title", "visibility"}
 
-        article = Article.objects.get(pk=client.post("/api/v1/knowledge/articles/", {"title": "X"}, format="json").json()["id"])
+        created = client.post("/api/v1/knowledge/articles/", {"title": "X"}, format="json")
+        article = Article.objects.get(pk=created.json()["id"])
         forbidden = client.post(f"/api/v1/knowledge/articles/{article.pk}/approve/")
         assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "permission_denied"
         conflict = client.post(f"/api/v1/knowledge/articles/{article.pk}/new-version/")
