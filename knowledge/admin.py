@@ -128,6 +128,11 @@ class KnowledgeSourceAdmin(admin.ModelAdmin):
     readonly_fields = ["last_crawled_at", "last_report"]
     actions = ["crawl_now"]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "sitemap_url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     @admin.action(description=_("Crawl now (in the background)"))
     def crawl_now(self, request, queryset):
         from django.db import transaction
