@@ -310,6 +310,7 @@ def search(
     mode: str = "hybrid",
     vector: Sequence[float] | None = None,
     log: bool = True,
+    audience: str | None = None,
 ) -> list[SearchHit]:
     """The ``k`` best articles for ``query``, best first, with highlights.
 
@@ -318,12 +319,14 @@ def search(
     center, bots and the IVR, which pass ``user=None`` — only ever gets
     published external articles, whatever the filters say. ``mode`` is
     ``hybrid``, ``vector`` or ``text`` (the benchmark compares them).
+    ``audience`` (``"staff"`` / ``"public"``) overrides what ``user`` implies,
+    for callers that have already decided (smart assist serves agents).
     Side effects: a SearchLog row when ``log``.
     """
     query = " ".join(query.split())[:500]
     if not query or k <= 0:
         return []
-    audience = _audience(user)
+    audience = audience or _audience(user)
     if not isinstance(filters, SearchFilters):
         filters = SearchFilters.from_mapping(filters)
     filters = filters.for_audience(audience)
