@@ -30,9 +30,12 @@ from knowledge.services.drafts import (
 )
 from knowledge.services.importing import ImportResult, article_import
 from knowledge.services.search import SearchFilters, SearchHit, search
+from knowledge.services.sources import CrawlReport, source_crawl
 from knowledge.services.suggest import ArticleSuggestion, article_suggestions
 
 __all__ = [
+    "CrawlReport",
+    "source_crawl",
     "ArticleSuggestion",
     "article_suggestions",
     "ImportResult",
