@@ -2,6 +2,7 @@
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from contactcenter.asgi import application
@@ -46,3 +47,6 @@ async def test_offer_arrives_on_the_agent_socket_only(agent, other_agent):
     assert await theirs.receive_nothing(timeout=0.3)
     await mine.disconnect()
     await theirs.disconnect()
+    # Let the Redis layer finish cleaning up what it delivered before this test's event
+    # loop closes; a cleaner cut off here would leave the next socket test waiting on its lock.
+    await get_channel_layer().wait_received()
