@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -16,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from contactcenter.exceptions import DomainError
-from contactcenter.permissions import is_staff_member
+from contactcenter.permissions import staff_required
 from crm import selectors as crm_selectors
 from knowledge import selectors, services
 from knowledge.choices import ArticleStatus, FeedbackSource
@@ -41,15 +39,6 @@ HELP_RESULTS = 10
 VOTES_PER_HOUR = 20
 VOTE_MEMORY_SECONDS = 24 * 3600
 
-
-def staff_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_staff_member(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _article_for(request, pk: int) -> Article:

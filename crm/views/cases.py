@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from contactcenter.exceptions import DomainError
+from contactcenter.permissions import staff_required
 from crm import selectors, services
 from crm.choices import ActivityStatus, CasePriority, CaseStatus, CaseView
 from crm.forms import (
@@ -29,7 +30,7 @@ from crm.forms import (
     SwarmForm,
 )
 from crm.models import Case
-from crm.views.common import UNPROCESSABLE, access_case, fragment, staff_required
+from crm.views.common import UNPROCESSABLE, access_case, fragment
 
 CASES_PER_PAGE = 25
 BULK_PRIORITY = {

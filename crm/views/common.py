@@ -1,31 +1,15 @@
-"""What every workspace view shares: role check, object access through selectors, fragment responses."""
+"""What every workspace view shares: object access through selectors, fragment responses."""
 
 from __future__ import annotations
 
-from functools import wraps
-
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from contactcenter.permissions import is_staff_member
 from crm import selectors
 from crm.models import Case, Conversation
 
 #: htmx swaps a 422 answer (form errors) instead of treating it as a failure; see workspace.js.
 UNPROCESSABLE = 422
-
-
-def staff_required(view):
-    """Signed-in users outside the contact-center roles get 403 (the middleware handles signed-out ones)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not is_staff_member(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def access_conversation(request, pk: int) -> Conversation:

@@ -8,7 +8,8 @@ from django.views.decorators.http import require_http_methods
 
 from crm import selectors, services
 from crm.forms import AccountForm, ContactForm
-from crm.views.common import UNPROCESSABLE, fragment, staff_required
+from contactcenter.permissions import staff_required
+from crm.views.common import UNPROCESSABLE, fragment
 
 
 def _contact(request, pk: int):

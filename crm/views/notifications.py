@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from contactcenter.permissions import staff_required
 from crm import selectors, services
-from crm.views.common import staff_required
 
 
 @staff_required

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm import services
 from crm.forms import CannedResponseForm
 from crm.models import CannedResponse
-from crm.views.common import UNPROCESSABLE, staff_required
+from contactcenter.permissions import staff_required
+from crm.views.common import UNPROCESSABLE
 
 
 def _own(request, pk: int) -> CannedResponse:

@@ -8,12 +8,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from contactcenter.exceptions import DomainError
-from contactcenter.permissions import is_supervisor
+from contactcenter.permissions import is_supervisor, staff_required
 from crm import selectors, services
 from crm.choices import SenderKind
 from crm.forms import CaseFromConversationForm, CaseLinkForm, CaseNoteForm, ComposerForm, WrapUpForm
 from crm.models import Conversation, WrapUpPolicy
-from crm.views.common import UNPROCESSABLE, access_conversation, fragment, staff_required
+from crm.views.common import UNPROCESSABLE, access_conversation, fragment
 
 WORKLIST_REFRESH = "worklist-refresh"
 MAX_SESSIONS = 10
