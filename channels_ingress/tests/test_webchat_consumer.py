@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
@@ -18,12 +19,29 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = b"http://127.0.0.1:8000"
 
 
+OPEN_SOCKETS: list[WebsocketCommunicator] = []
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_open_sockets():
+    """End every socket's application instance, so none is left for the closing event loop to cancel."""
+    yield
+    while OPEN_SOCKETS:
+        socket = OPEN_SOCKETS.pop()
+        try:
+            await socket.disconnect(timeout=1)
+        except Exception:  # already disconnected, or the app already ended
+            pass
+
+
 async def connect(key="shop-chat-key", query="", origin=ORIGIN, client=None):
     headers = [(b"origin", origin)] if origin is not None else []
     communicator = WebsocketCommunicator(application, f"/ws/webchat/{key}/{query}", headers=headers)
     if client:
         communicator.scope["client"] = client
     connected, code = await communicator.connect(timeout=5)
+    # Refused ones too: their application instance still waits for the disconnect.
+    OPEN_SOCKETS.append(communicator)
     return communicator, connected, code
 
 
@@ -149,8 +167,9 @@ async def test_listed_origin_is_allowed(webchat_channel):
     await database_sync_to_async(WebChatChannel.objects.filter(pk=webchat_channel.pk).update)(
         allowed_origins=["https://shop.example"]
     )
-    _, connected, _ = await connect(origin=b"https://shop.example")
+    allowed, connected, _ = await connect(origin=b"https://shop.example")
     assert connected
+    await allowed.disconnect()
     _, connected, code = await connect()
     assert not connected and code == 4403
 
