@@ -24,3 +24,9 @@ def case_knowledge_draft(self, case_id: int) -> int | None:
     """Index a resolved case and draft a knowledge article from it for review."""
     draft = services.case_draft_create(case_id=case_id)
     return draft.pk if draft else None
+
+
+@shared_task(bind=True, acks_late=True)
+def resolved_cases_draft_sweep(self) -> int:
+    """Every minute (beat, see migration 0007): queue drafting for newly resolved cases."""
+    return services.resolved_cases_draft_sweep()

@@ -27,12 +27,14 @@ from knowledge.services.drafts import (
     draft_accept,
     draft_dismiss,
     duplicates_find,
+    resolved_cases_draft_sweep,
 )
 from knowledge.services.importing import ImportResult, article_import
 from knowledge.services.search import SearchFilters, SearchHit, search
 from knowledge.services.suggest import ArticleSuggestion, article_suggestions
 
 __all__ = [
+    "resolved_cases_draft_sweep",
     "ArticleSuggestion",
     "article_suggestions",
     "ImportResult",
