@@ -17,10 +17,12 @@ from django.template.loader import render_to_string
 
 from contactcenter.permissions import is_staff_member, is_supervisor
 from contactcenter.realtime import Event, groups
-from crm import events, selectors
+from crm import events, live, selectors
 from crm.api.serializers import MessageSerializer
 
 REPLAY_LIMIT = 500
+#: Events after which the HTML client refreshes its lists ("work-changed").
+WORK_CHANGING = frozenset({events.CONVERSATION_ASSIGNED, events.CONVERSATION_STATUS_CHANGED})
 #: Close codes: 4401 not signed in, 4403 not a staff member.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -92,6 +94,17 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             if found is not None:
                 await self.send_message(found)
             return
+        if self.html and live.has_renderers(event["type"]):
+            # Contributed fragments (crm.live) re-read and check visibility themselves: an
+            # offer or a consult invitation concerns a conversation that is not yet the user's.
+            html = await database_sync_to_async(live.fragments_render)(user=self.user, event=event)
+            if html:
+                await self.send(text_data=html)
+            return
+        if self.html and event["type"] in WORK_CHANGING:
+            # Only a nudge (no data), also to an agent who just lost the conversation:
+            # My work and the other work panels re-fetch themselves.
+            await self.send(text_data=render_to_string("crm/partials/_work_changed_oob.html"))
         conversation_id = event["data"].get("conversation_id")
         if conversation_id is not None:
             visible = await database_sync_to_async(selectors.conversation_get)(
