@@ -43,7 +43,7 @@ class DeclineForm(forms.Form):
             self.add_error("detail", _("Say why you decline."))
         return data
 
-    def reason(self) -> str:
+    def reason_text(self) -> str:
         label = dict(self.REASONS)[self.cleaned_data["reason"]]
         detail = self.cleaned_data["detail"]
         return f"{label}: {detail}" if detail else str(label)

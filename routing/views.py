@@ -112,7 +112,7 @@ def offer_decline(request, pk: int):
         return fragment(request, "routing/partials/_offer.html",
                         {"item": item, "decline_form": form, "decline_open": True}, status=UNPROCESSABLE)
     try:
-        services.offer_decline(workitem=item, agent=request.user, reason=form.reason())
+        services.offer_decline(workitem=item, agent=request.user, reason=form.reason_text())
     except DomainError as error:
         return fragment(request, "routing/partials/_offer_gone.html", {"item": item, "error": error.message},
                         status=UNPROCESSABLE)
