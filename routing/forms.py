@@ -71,7 +71,9 @@ class TransferForm(forms.Form):
 
 class ConsultForm(forms.Form):
     agent = forms.ModelChoiceField(queryset=None, label=_("Colleague"))
-    note = forms.CharField(label=_("Question"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=_("Question"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, agents, **kwargs):
         super().__init__(*args, **kwargs)

@@ -88,7 +88,8 @@ def agent_profiles_visible_to(user) -> QuerySet[AgentProfile]:
 
 
 def agent_status_for(*, user) -> dict:
-    """The top bar's data: the profile (presence, load; None before routing first saw the user), selectable presences."""
+    """The top bar's data: the profile (presence, load; None before routing first saw the user)
+    and the selectable presences. Two queries."""
     profile = AgentProfile.objects.select_related("presence").filter(user=user).first()
     presences = list(Presence.objects.filter(selectable=True).order_by("-is_builtin", "base", "name"))
     return {"profile": profile, "presences": presences}

@@ -154,7 +154,8 @@ def session_actions_context(user, conversation: Conversation, **extra) -> dict:
     targets = selectors.transfer_targets_for(user=user, conversation=conversation)
     return {
         "conversation": conversation,
-        "transfer_form": extra.pop("transfer_form", None) or TransferForm(queues=targets["queues"], agents=targets["agents"]),
+        "transfer_form": extra.pop("transfer_form", None)
+        or TransferForm(queues=targets["queues"], agents=targets["agents"]),
         "consult_form": extra.pop("consult_form", None) or ConsultForm(agents=targets["agents"]),
         **targets, **extra,
     }

@@ -17,8 +17,11 @@ def agent_bar(context):
 @register.inclusion_tag("routing/partials/_offers.html", takes_context=True)
 def offers(context):
     request = context["request"]
-    return {"offers": selectors.offers_pending_for(user=request.user), "consults": selectors.consults_for(user=request.user),
-            "request": request}
+    return {
+        "offers": selectors.offers_pending_for(user=request.user),
+        "consults": selectors.consults_for(user=request.user),
+        "request": request,
+    }
 
 
 @register.inclusion_tag("routing/partials/_queue_work.html", takes_context=True)

@@ -25,7 +25,11 @@ from routing.models import WorkItem
 from routing.services.presence import presence_builtin
 from routing.tests import factories as f
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
 
 
@@ -74,12 +78,12 @@ def signed_in_page(chromium, base_url: str, user):
 
 
 def builtin_presences() -> None:
-    # A transactional test starts from an empty table; the migration's rows are gone.
+    # Re-created on demand if a database flush removed the migration's rows.
     for base in BasePresence.values:
         presence_builtin(base)
 
 
-def routed_to(*agents, capacity: int = 2):
+def routed_to(*agents):
     builtin_presences()
     queue = f.queue("Audio support", members=list(agents))
     f.stream(fallback=queue)

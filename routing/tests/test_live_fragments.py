@@ -10,7 +10,7 @@ from contactcenter.asgi import application
 from routing import services
 from routing.tests import factories as f
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.asyncio]
 ORIGIN = [(b"origin", b"http://127.0.0.1:8000")]
 
 
