@@ -95,3 +95,20 @@ async def test_consult_invitation_reaches_the_consultant():
     html = await frames_until(socket, f'id="consult-{item.conversation_id}"')
     assert "alice asks you about" in html
     await socket.disconnect()
+
+
+async def test_assignment_nudges_the_agents_lists_but_not_every_supervisor(supervisor):
+    alice = await database_sync_to_async(f.agent)("alice")
+    await database_sync_to_async(lambda: f.stream(fallback=f.queue(members=[alice])))()
+    item = await database_sync_to_async(lambda: services.conversation_enqueue(conversation=f.inbound("Hi")))()
+    mine, boss = await connect(alice), await connect(supervisor)
+    await database_sync_to_async(lambda: services.offer_accept(workitem=item, agent=alice))()
+
+    html = await frames_until(mine, 'data-events="worklist-refresh work-changed"')
+    assert 'hx-swap-oob="innerHTML:#live-refresh"' in html
+    boss_frames = []
+    while not await boss.receive_nothing(timeout=0.5):
+        boss_frames.append(await boss.receive_from())
+    assert not any("work-changed" in frame for frame in boss_frames)
+    await mine.disconnect()
+    await boss.disconnect()
