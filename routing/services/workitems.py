@@ -238,7 +238,8 @@ def offer_accept(*, workitem: WorkItem, agent) -> WorkItem:
     """The agent accepts a pending offer: the item is assigned and the conversation becomes theirs.
 
     Side effects: Offer outcome, WorkItem status/assigned_at; the conversation
-    assigned (``conversation.assigned``). Raises OfferNotPending, OfferExpired.
+    assigned (``conversation.assigned``); after commit ``workitem.offer_ended``
+    (accepted). Raises OfferNotPending, OfferExpired.
     """
     with transaction.atomic():
         item = _lock_item(workitem)
@@ -253,6 +254,9 @@ def offer_accept(*, workitem: WorkItem, agent) -> WorkItem:
             item.status, item.assigned_at, item.offer_expires_at = WorkItemStatus.ASSIGNED, now, None
             item.save(update_fields=["status", "assigned_at", "offer_expires_at"])
             crm_services.conversation_assign(conversation=item.conversation, agent=agent, queue_id=item.queue_id)
+            # Every open workspace of the agent drops the offer dialog.
+            publish(events.workitem_offer_ended(item, agent_id=agent.pk, outcome=OfferOutcome.ACCEPTED),
+                    groups=events.agent_groups(agent.pk))
             return item
     offer_timeout(workitem=item)
     raise OfferExpired()

@@ -72,7 +72,7 @@ def test_offer_dialog_shows_customer_channel_queue_wait_and_countdown(offered, a
     assert "Support" in html and "Web chat" in html and "data-countdown=" in html and "data-since=" in html
 
 
-def test_accepting_an_offer_assigns_and_opens_the_session(offered, alice):
+def test_accepting_an_offer_assigns_and_opens_the_session(offered, alice, published):
     response = client_for(alice).post(f"/workspace/offers/{offered.pk}/accept/", **HTMX)
     assert response.status_code == 200
     trigger = json.loads(response["HX-Trigger"])
@@ -80,6 +80,9 @@ def test_accepting_an_offer_assigns_and_opens_the_session(offered, alice):
     offered.refresh_from_db()
     assert offered.status == WorkItemStatus.ASSIGNED
     assert offered.conversation.assigned_agent == alice
+    # The agent's other open workspaces drop the dialog too.
+    [(event, groups)] = published.of_type("workitem.offer_ended")
+    assert event["data"]["outcome"] == "accepted" and f"agent.{alice.pk}" in groups
 
 
 def test_declining_needs_a_reason_and_records_it(offered, alice):

@@ -15,6 +15,17 @@
   document.addEventListener("DOMContentLoaded", countdown);
   document.body && document.body.addEventListener("htmx:load", countdown);
 
+  // Accept and Pick post on behalf of the workspace itself: the button may be gone (the socket
+  // removes an answered offer, a refresh replaces the list) before the answer, whose
+  // HX-Trigger opens the session — events from a detached button would reach no one.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-post]");
+    if (!button) return;
+    button.disabled = true;
+    var source = document.getElementById("workspace") || document.body;
+    htmx.ajax("POST", button.dataset.post, { source: source, target: button.dataset.postTarget, swap: "outerHTML" });
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-dismiss]");
     if (!button) return;
