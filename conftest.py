@@ -52,6 +52,31 @@ def _api_auth_failure_budget_reset():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test gets its own channel-layer instance.
+
+    channels_redis keeps locks and clean-up tasks on the instance, bound to the
+    event loop that created them; every async test has its own loop, so an
+    instance shared across tests can wait forever on a lock a closed loop held.
+    """
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_routing_config():
+    """Each test configures routing from scratch; nothing cached from the previous one."""
+    from routing.services.cache import config_cache_clear
+
+    config_cache_clear()
+    yield
+    config_cache_clear()
+
+
 def pytest_collection_modifyitems(items):
     """Transactional tests flush the database; restore what the data migrations created (roles, codes) after each."""
     for item in items:

@@ -246,6 +246,7 @@ AUTH_USER_MODEL = "contactcenter.User"
 
 # --- REST API: body size, per-session and anonymous rates, error responses in the schema ---
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["contactcenter.api.parsers.LimitedJSONParser"]
+REST_FRAMEWORK["TEST_REQUEST_DEFAULT_FORMAT"] = "json"
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "contactcenter.api.schema.AutoSchema"
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "contactcenter.api.throttling.ApiKeyRateThrottle",

@@ -13,6 +13,7 @@ from knowledge.models import (
     ArticleFeedback,
     ArticleTemplate,
     KnowledgeDraft,
+    KnowledgeSource,
     SearchLog,
     SuggestionFeedback,
 )
@@ -119,3 +120,26 @@ class SuggestionFeedbackAdmin(admin.ModelAdmin):
 class ArticleTemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "product", "language", "visibility"]
     search_fields = ["name", "title"]
+
+
+@admin.register(KnowledgeSource)
+class KnowledgeSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "sitemap_url", "visibility", "lookback_days", "trial", "is_active", "last_crawled_at"]
+    readonly_fields = ["last_crawled_at", "last_report"]
+    actions = ["crawl_now"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "sitemap_url":
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.action(description=_("Crawl now (in the background)"))
+    def crawl_now(self, request, queryset):
+        from django.db import transaction
+
+        from knowledge import tasks
+
+        for source in queryset:
+            source_id, user_id = source.pk, request.user.pk
+            transaction.on_commit(lambda s=source_id, u=user_id: tasks.knowledge_source_crawl.delay(s, u))
+        self.message_user(request, _("Crawl queued; the report appears on each source."), messages.SUCCESS)

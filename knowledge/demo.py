@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
+from crm.choices import CaseStatus
+from crm.models import Case
 from knowledge import services
 from knowledge.choices import ArticleStatus, Visibility
 from knowledge.models import ArticleTemplate
@@ -250,4 +252,11 @@ def seed(stdout) -> None:
             # The seed runs without a Celery worker: embed now so search works at once.
             services.article_index(article_id=result.article.pk)
         counts[result.outcome] += 1
-    stdout.write("knowledge: {created} articles created, {updated} updated, {unchanged} unchanged".format(**counts))
+    # Resolved demo cases feed the "similar resolved cases" of smart assist.
+    resolved = list(Case.objects.filter(status=CaseStatus.RESOLVED).values_list("pk", flat=True))
+    for case_id in resolved:
+        services.case_index(case_id=case_id)
+    stdout.write(
+        "knowledge: {created} articles created, {updated} updated, {unchanged} unchanged".format(**counts)
+        + f"; {len(resolved)} resolved cases indexed"
+    )

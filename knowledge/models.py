@@ -320,3 +320,30 @@ class ArticleTemplate(models.Model):
     def initial(self) -> dict:
         fields = ["title", "body", "summary", "keywords", "product", "category", "language", "visibility"]
         return {field: getattr(self, field) for field in fields}
+
+
+class KnowledgeSource(models.Model):
+    """An external knowledge provider crawled from its sitemap (J.132), e.g. a product-documentation site.
+
+    Its pages become published articles (one per URL, keyed by the URL as the
+    external id), refreshed on schedule for pages modified within ``lookback_days``.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    sitemap_url = models.URLField(_("sitemap URL"), max_length=500)
+    visibility = models.CharField(
+        _("visibility"), max_length=16, choices=Visibility.choices, default=Visibility.INTERNAL
+    )
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH)
+    product = models.CharField(_("product"), max_length=100, blank=True)
+    lookback_days = models.PositiveIntegerField(_("look back (days)"), default=30)
+    trial = models.BooleanField(_("trial"), default=True, help_text=_("A trial ingests at most 1,000 pages."))
+    is_active = models.BooleanField(_("active"), default=True)
+    last_crawled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_report = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -27,6 +27,36 @@ def case_knowledge_draft(self, case_id: int) -> int | None:
 
 
 @shared_task(bind=True, acks_late=True)
+def knowledge_sources_refresh(self) -> int:
+    """Daily (beat): re-crawl every active external knowledge source, acting as the first administrator."""
+    from django.contrib.auth import get_user_model
+
+    from knowledge.models import KnowledgeSource
+
+    actor = get_user_model().objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+    if actor is None:
+        return 0
+    sources = list(KnowledgeSource.objects.filter(is_active=True))
+    for source in sources:
+        services.source_crawl(source=source, actor=actor)
+    return len(sources)
+
+
+@shared_task(bind=True, acks_late=True)
+def knowledge_source_crawl(self, source_id: int, user_id: int) -> dict:
+    """Crawl one source now (the admin's "Crawl now"), acting as the user who asked."""
+    from django.contrib.auth import get_user_model
+
+    from knowledge.models import KnowledgeSource
+
+    source = KnowledgeSource.objects.filter(pk=source_id).first()
+    actor = get_user_model().objects.filter(pk=user_id).first()
+    if source is None or actor is None:
+        return {}
+    return services.source_crawl(source=source, actor=actor).as_dict()
+
+
+@shared_task(bind=True, acks_late=True)
 def resolved_cases_draft_sweep(self) -> int:
-    """Every minute (beat, see migration 0007): queue drafting for newly resolved cases."""
+    """Every minute (beat, see migration 0010): queue drafting for newly resolved cases."""
     return services.resolved_cases_draft_sweep()

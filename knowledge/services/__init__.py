@@ -31,10 +31,13 @@ from knowledge.services.drafts import (
 )
 from knowledge.services.importing import ImportResult, article_import
 from knowledge.services.search import SearchFilters, SearchHit, search
+from knowledge.services.sources import CrawlReport, source_crawl
 from knowledge.services.suggest import ArticleSuggestion, article_suggestions
 
 __all__ = [
     "resolved_cases_draft_sweep",
+    "CrawlReport",
+    "source_crawl",
     "ArticleSuggestion",
     "article_suggestions",
     "ImportResult",

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from contactcenter.permissions import is_staff_member
 from copilot.providers import embed
 from crm.choices import CaseStatus, MessageDirection
 from crm.models import Case, Conversation
 from knowledge.choices import SuggestionKind
 from knowledge.models import Article, ResolvedCaseIndex, SuggestionFeedback
-from knowledge.services.search import search, vector_literal
+from knowledge.services.search import PUBLIC, STAFF, search, vector_literal
 
 #: H.109: cards under 65 % confidence are hidden.
 DEFAULT_THRESHOLD = 0.65
@@ -84,8 +85,8 @@ def smart_assist(
     """Up to ``limit`` articles and ``limit`` similar resolved cases, each with a confidence ≥ ``threshold``.
 
     The question is the conversation's latest customer turns, or the case's
-    subject and description. ``user`` is the agent: with a staff user internal
-    articles are included; without one only public articles are.
+    subject and description. Suggestions serve agents, so internal articles
+    are included — unless ``user`` is given and is not staff.
     """
     if conversation is not None:
         query = conversation_text(conversation)
@@ -97,12 +98,13 @@ def smart_assist(
     if not query:
         return SmartAssist(query="", articles=[], cases=[])
     [vector] = embed([query])
+    audience = STAFF if user is None or is_staff_member(user) else PUBLIC
     articles = [
         Suggestion(
             kind=SuggestionKind.ARTICLE, confidence=confidence(hit.similarity), similarity=hit.similarity,
             article=hit.article, snippet=hit.highlight, passage_text=hit.passage_text,
         )
-        for hit in search(query, k=limit * 2, user=user, vector=vector, mode="vector", log=False)
+        for hit in search(query, k=limit * 2, user=user, vector=vector, mode="vector", log=False, audience=audience)
         if hit.similarity is not None and confidence(hit.similarity) >= threshold
     ][:limit]
     near = [(case_id, similarity) for case_id, similarity in

@@ -5,7 +5,8 @@ center and API. Both retrievers apply the filters inside their index scans
 (the filter columns live on the passages), so a selective filter still
 returns a full page: for the HNSW scan that takes pgvector's iterative scans
 (``hnsw.iterative_scan``), which keep walking the graph until enough rows pass
-the filter.
+the filter, and a filter the planner expects to leave few rows is answered by
+an exact scan of those rows instead.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ RRF_K = 60
 #: Passages each retriever returns per requested article: several passages of
 #: one article collapse into one hit, so each list must over-fetch.
 CANDIDATES_PER_HIT = 4
+MIN_CANDIDATES = 40
 #: ANY_TERM_MATCHING — the hybrid's full-text side requires every query term
 #: (AND). Measured on bench/knowledge_eval.py (200 articles, 468 queries):
 #: with AND the hybrid reaches recall@5 0.957 / MRR 0.787 against vector-only
@@ -38,7 +40,6 @@ CANDIDATES_PER_HIT = 4
 #: 0.797 / 0.611, at 0.1 weight MRR fell to 0.755 — OR lists of a customer's
 #: question are mostly passages sharing one common word. Exact tokens (error
 #: codes, model numbers) are what full text adds, and AND keeps those.
-MIN_CANDIDATES = 40
 #: ``hnsw.ef_search`` for the query. bench/bench_knowledge.py at 100k passages
 #: (quiet machine): ef_search 40 and 100 both gave recall@10 0.996 at p95
 #: ≈ 2.7–2.9 ms for the database part (numpy exact search: ~8 ms); 100 is kept
@@ -136,7 +137,6 @@ class _Candidate:
     similarity: float | None = None
     vector_rank: int | None = None
     text_rank: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def vector_literal(vector: Sequence[float]) -> str:
@@ -310,6 +310,7 @@ def search(
     mode: str = "hybrid",
     vector: Sequence[float] | None = None,
     log: bool = True,
+    audience: str | None = None,
 ) -> list[SearchHit]:
     """The ``k`` best articles for ``query``, best first, with highlights.
 
@@ -318,12 +319,14 @@ def search(
     center, bots and the IVR, which pass ``user=None`` — only ever gets
     published external articles, whatever the filters say. ``mode`` is
     ``hybrid``, ``vector`` or ``text`` (the benchmark compares them).
+    ``audience`` (``"staff"`` / ``"public"``) overrides what ``user`` implies,
+    for callers that have already decided (smart assist serves agents).
     Side effects: a SearchLog row when ``log``.
     """
     query = " ".join(query.split())[:500]
     if not query or k <= 0:
         return []
-    audience = _audience(user)
+    audience = audience or _audience(user)
     if not isinstance(filters, SearchFilters):
         filters = SearchFilters.from_mapping(filters)
     filters = filters.for_audience(audience)

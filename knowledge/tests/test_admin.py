@@ -33,3 +33,11 @@ def test_admin_actions_run_the_lifecycle(admin_client, agent, manager):
         admin_client.post("/admin/knowledge/article/", {"action": action, "_selected_action": [article.pk]})
     article.refresh_from_db()
     assert article.status == ArticleStatus.PUBLISHED
+
+
+def test_knowledge_managers_manage_templates_and_sources_in_the_admin(client, manager):
+    manager.is_staff = True
+    manager.save()
+    client.force_login(manager)
+    assert client.get("/admin/knowledge/articletemplate/add/").status_code == 200
+    assert client.get("/admin/knowledge/knowledgesource/add/").status_code == 200

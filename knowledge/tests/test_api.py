@@ -30,7 +30,7 @@ class TestArticles:
         assert created.json()["number"].startswith("KA-") and created.json()["status"] == "draft"
 
         assert author.post(f"/api/v1/knowledge/articles/{pk}/submit/").json()["status"] == "in_review"
-        approved = approver.post(f"/api/v1/knowledge/articles/{pk}/approve/", {"comment": "ok"})
+        approved = approver.post(f"/api/v1/knowledge/articles/{pk}/approve/", {"comment": "ok"}, format="json")
         assert approved.json()["status"] == "approved"
         published = approver.post(f"/api/v1/knowledge/articles/{pk}/publish/", {}, format="json")
         assert published.json()["status"] == "published"
@@ -48,7 +48,8 @@ class TestArticles:
         assert invalid.json()["error"]["code"] == "invalid"
         assert set(invalid.json()["error"]["fields"]) == {"title", "visibility"}
 
-        article = Article.objects.get(pk=client.post("/api/v1/knowledge/articles/", {"title": "X"}).json()["id"])
+        created = client.post("/api/v1/knowledge/articles/", {"title": "X"}, format="json")
+        article = Article.objects.get(pk=created.json()["id"])
         forbidden = client.post(f"/api/v1/knowledge/articles/{article.pk}/approve/")
         assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "permission_denied"
         conflict = client.post(f"/api/v1/knowledge/articles/{article.pk}/new-version/")
@@ -57,7 +58,7 @@ class TestArticles:
     def test_read_only_keys_cannot_write(self, agent):
         client = api_client(agent, scopes=["read"])
         assert client.get("/api/v1/knowledge/articles/").status_code == 200
-        assert client.post("/api/v1/knowledge/articles/", {"title": "X"}).status_code == 403
+        assert client.post("/api/v1/knowledge/articles/", {"title": "X"}, format="json").status_code == 403
 
     def test_outsiders_are_refused(self, outsider):
         assert api_client(outsider).get("/api/v1/knowledge/articles/").status_code == 403

@@ -135,3 +135,12 @@ class TestDuplicates:
                      visibility=Visibility.INTERNAL)
         pairs = services.duplicates_find(threshold=0.9)
         assert [{pair.first, pair.second} for pair in pairs] == [{earbuds, twin}]
+
+
+def test_smart_assist_serves_agents_internal_articles_too(agent, manager):
+    internal = make_article(author=agent, manager=manager, title="Agent guide: approve refunds above $500",
+                            body="Refunds above 500 dollars need a supervisor's approval on the case.",
+                            visibility=Visibility.INTERNAL)
+    result = crm_services.message_ingest(channel_kind=ChannelKind.WEBCHAT, address="v3",
+                                         body="I need a refund of 800 dollars for my TV, who approves that?")
+    assert [s.article for s in services.smart_assist(conversation=result.conversation).articles] == [internal]

@@ -1,7 +1,9 @@
 """Offers reach the agent's socket over the real Redis channel layer; others get nothing."""
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from contactcenter.asgi import application
@@ -33,7 +35,21 @@ def enqueue():
     return services.conversation_enqueue(conversation=f.inbound("My order never arrived"))
 
 
-async def test_offer_arrives_on_the_agent_socket_only(agent, other_agent):
+@pytest_asyncio.fixture
+async def fresh_layer():
+    """Hand the next test a new channel-layer instance.
+
+    channels_redis keeps per-process receive locks; one left held when this
+    test's event loop closes would make the next socket test wait forever.
+    """
+    yield
+    layer = get_channel_layer()
+    await layer.wait_received()
+    await layer.close_pools()
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
+
+
+async def test_offer_arrives_on_the_agent_socket_only(agent, other_agent, fresh_layer):
     await setup(agent, other_agent)
     mine, theirs = await connect(agent), await connect(other_agent)
 

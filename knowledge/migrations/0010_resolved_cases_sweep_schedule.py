@@ -23,7 +23,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("knowledge", "0006_article_template"),
+        ("knowledge", "0009_template_and_source_permissions"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
