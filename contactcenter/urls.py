@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/", include("contactcenter.api.urls")),
     path("", include("knowledge.urls")),
     path("", include("channels_ingress.urls")),
+    path("", include("routing.urls")),
     path("", include("crm.urls")),
 ]

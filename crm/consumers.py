@@ -17,10 +17,12 @@ from django.template.loader import render_to_string
 
 from contactcenter.permissions import is_staff_member, is_supervisor
 from contactcenter.realtime import Event, groups
-from crm import events, selectors
+from crm import events, live, selectors
 from crm.api.serializers import MessageSerializer
 
 REPLAY_LIMIT = 500
+#: Events after which the HTML client refreshes its lists ("work-changed").
+WORK_CHANGING = frozenset({events.CONVERSATION_ASSIGNED, events.CONVERSATION_STATUS_CHANGED})
 #: Close codes: 4401 not signed in, 4403 not a staff member.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -48,6 +50,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.sent_ids: deque[int] = deque(maxlen=2000)
         query = dict(pair.split("=", 1) for pair in self.scope["query_string"].decode().split("&") if "=" in pair)
         self.html = query.get("format") == "html"
+        self.supervisor = supervisor
         self.subscriptions = [groups.agent(user.pk)] + ([groups.supervisors()] if supervisor else [])
         # Join before replaying: an event committed meanwhile arrives live and
         # is skipped if the replay already sent it.
@@ -92,6 +95,17 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             if found is not None:
                 await self.send_message(found)
             return
+        if self.html and live.has_renderers(event["type"]):
+            # Contributed fragments (crm.live) re-read and check visibility themselves: an
+            # offer or a consult invitation concerns a conversation that is not yet the user's.
+            html = await database_sync_to_async(live.fragments_render)(user=self.user, event=event)
+            if html:
+                await self.send(text_data=html)
+            return
+        if self.html and event["type"] in WORK_CHANGING and await self.concerns_me(event):
+            # Only a nudge (no data), also to an agent who just lost the conversation:
+            # My work and the other work panels re-fetch themselves.
+            await self.send(text_data=render_to_string("crm/partials/_work_changed_oob.html"))
         conversation_id = event["data"].get("conversation_id")
         if conversation_id is not None:
             visible = await database_sync_to_async(selectors.conversation_get)(
@@ -103,6 +117,20 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(event)
         elif event["type"] == events.NOTIFICATION_CREATED:
             await self.send(text_data=await database_sync_to_async(self.render_notification)(event))
+
+    async def concerns_me(self, event: dict) -> bool:
+        """Agents hear only their own group; a supervisor (who hears every conversation) only about their own."""
+        if not self.supervisor:
+            return True
+        data = event["data"]
+        if self.user.pk in (data.get("agent_id"), data.get("previous_agent_id")):
+            return True
+        if event["type"] != events.CONVERSATION_STATUS_CHANGED:
+            return False
+        found = await database_sync_to_async(selectors.conversation_get)(
+            user=self.user, conversation_id=data["conversation_id"]
+        )
+        return found is not None and found.assigned_agent_id == self.user.pk
 
     def render_notification(self, event: dict) -> str:
         # Published only to the recipient's own group, so nothing to re-check but the count.

@@ -54,3 +54,9 @@ def knowledge_source_crawl(self, source_id: int, user_id: int) -> dict:
     if source is None or actor is None:
         return {}
     return services.source_crawl(source=source, actor=actor).as_dict()
+
+
+@shared_task(bind=True, acks_late=True)
+def resolved_cases_draft_sweep(self) -> int:
+    """Every minute (beat, see migration 0010): queue drafting for newly resolved cases."""
+    return services.resolved_cases_draft_sweep()

@@ -6,12 +6,13 @@ them and items waiting in the queues they belong to.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from contactcenter.permissions import is_staff_member, is_supervisor
-from routing.choices import WorkItemStatus
-from routing.models import AgentProfile, Queue, RoutingDiagnostic, WorkItem
+from routing.choices import ParticipantRole, WorkItemStatus
+from routing.models import AgentProfile, Participant, Presence, Queue, RoutingDiagnostic, WorkItem
 
 
 def workitems_visible_to(user) -> QuerySet[WorkItem]:
@@ -84,3 +85,63 @@ def agent_profiles_visible_to(user) -> QuerySet[AgentProfile]:
     if not is_staff_member(user):
         return qs.none()
     return qs.filter(user=user)
+
+
+def agent_status_for(*, user) -> dict:
+    """The top bar's data: the profile (presence, load; None before routing first saw the user)
+    and the selectable presences. Two queries."""
+    profile = AgentProfile.objects.select_related("presence").filter(user=user).first()
+    presences = list(Presence.objects.filter(selectable=True).order_by("-is_builtin", "base", "name"))
+    return {"profile": profile, "presences": presences}
+
+
+def offers_pending_for(*, user) -> list[WorkItem]:
+    """Items currently offered to the user (the offer dialogs), oldest first."""
+    return list(
+        WorkItem.objects.select_related("queue", "conversation__contact")
+        .filter(agent=user, status=WorkItemStatus.OFFERED)
+        .order_by("offered_at", "id")[:10]
+    )
+
+
+def offer_pending_get(*, user, workitem_id: int) -> WorkItem | None:
+    """The item if it is offered to ``user`` right now; None otherwise (also for anyone else's offer)."""
+    return (
+        WorkItem.objects.select_related("queue", "conversation__contact", "work_stream")
+        .filter(pk=workitem_id, agent=user, status=WorkItemStatus.OFFERED)
+        .first()
+    )
+
+
+def transfer_targets_for(*, user, conversation) -> dict:
+    """Queues of the same kind and colleagues (other staff with a routing profile) to transfer or consult to."""
+    item = WorkItem.objects.select_related("queue").filter(
+        conversation=conversation, status__in=[WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED]
+    ).first()
+    if item is None:
+        return {"workitem": None, "queues": [], "agents": []}
+    queues = list(Queue.objects.filter(is_active=True, kind=item.queue.kind).order_by("priority", "name"))
+    agents = list(
+        get_user_model().objects.filter(is_active=True, routing_profile__isnull=False)
+        .exclude(pk=user.pk).select_related("routing_profile__presence").order_by("username")[:200]
+    )
+    return {"workitem": item, "queues": queues, "agents": agents}
+
+
+def consults_for(*, user) -> list:
+    """Open consult invitations for ``user`` (side chats that hold no capacity)."""
+    return list(
+        Participant.objects.select_related("workitem__conversation__contact", "invited_by")
+        .filter(agent=user, role=ParticipantRole.CONSULT, workitem__status=WorkItemStatus.ASSIGNED)
+        .order_by("-id")[:10]
+    )
+
+
+def consult_get(*, user, conversation_id: int):
+    """The user's consult participation in an open conversation, or None."""
+    return (
+        Participant.objects.select_related("workitem__conversation__contact", "invited_by")
+        .filter(agent=user, role=ParticipantRole.CONSULT, workitem__conversation_id=conversation_id,
+                workitem__status=WorkItemStatus.ASSIGNED)
+        .order_by("-id").first()
+    )

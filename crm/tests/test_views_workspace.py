@@ -112,7 +112,8 @@ class TestWorkspacePage:
     def test_worklist_query_count_does_not_grow_with_the_list(self, agent_client, agent, django_assert_max_num_queries):
         for n in range(3):
             conversation_for(agent, address=f"few-{n}")
-        with django_assert_max_num_queries(12) as few:
+        # 12 for crm's own panes, 5 for routing's (presence and load, offers, consults, open work items).
+        with django_assert_max_num_queries(17) as few:
             agent_client.get("/")
         for n in range(40):
             conversation_for(agent, address=f"many-{n}")

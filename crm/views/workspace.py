@@ -137,7 +137,8 @@ def quick_replies(request, pk: int):
     return render(request, "crm/partials/_quick_replies.html", {"conversation": conversation, "replies": replies})
 
 
-def _session_response(request, conversation: Conversation, *, status: int = 200, **extra):
+def session_response(request, conversation: Conversation, *, status: int = 200, **extra):
+    """The session fragment after an action (also used by routing's session actions), with My work refreshed."""
     conversation = access_conversation(request, conversation.pk)
     context = _session_context(request, conversation) | extra
     return fragment(request, "crm/partials/_session.html", context, status=status, trigger=WORKLIST_REFRESH)
@@ -150,8 +151,8 @@ def conversation_end(request, pk: int):
     try:
         services.conversation_end(conversation=conversation, actor=request.user)
     except DomainError as error:
-        return _session_response(request, conversation, status=UNPROCESSABLE, action_error=error.message)
-    return _session_response(request, conversation)
+        return session_response(request, conversation, status=UNPROCESSABLE, action_error=error.message)
+    return session_response(request, conversation)
 
 
 @staff_required
@@ -177,7 +178,7 @@ def conversation_wrap_up(request, pk: int):
             status=UNPROCESSABLE,
             retarget=f"#wrapup-{conversation.pk}",
         )
-    return _session_response(request, conversation)
+    return session_response(request, conversation)
 
 
 def _case_box(request, conversation: Conversation, *, status: int = 200, error: str = ""):
@@ -253,8 +254,8 @@ def customer_link(request, pk: int):
     try:
         services.conversation_contact_link(conversation=conversation, contact=contact, actor=request.user)
     except DomainError as error:
-        return _session_response(request, conversation, status=UNPROCESSABLE, action_error=error.message)
-    return _session_response(request, conversation)
+        return session_response(request, conversation, status=UNPROCESSABLE, action_error=error.message)
+    return session_response(request, conversation)
 
 
 @staff_required

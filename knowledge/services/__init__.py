@@ -27,6 +27,7 @@ from knowledge.services.drafts import (
     draft_accept,
     draft_dismiss,
     duplicates_find,
+    resolved_cases_draft_sweep,
 )
 from knowledge.services.importing import ImportResult, article_import
 from knowledge.services.search import SearchFilters, SearchHit, search
@@ -34,6 +35,7 @@ from knowledge.services.sources import CrawlReport, source_crawl
 from knowledge.services.suggest import ArticleSuggestion, article_suggestions
 
 __all__ = [
+    "resolved_cases_draft_sweep",
     "CrawlReport",
     "source_crawl",
     "ArticleSuggestion",

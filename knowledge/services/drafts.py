@@ -7,6 +7,7 @@ draft version of the article it would update) in the normal review workflow.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,7 +20,7 @@ from crm.models import Case
 from knowledge import events
 from knowledge.choices import ArticleStatus, DraftKind, DraftStatus
 from knowledge.exceptions import DraftAlreadyReviewed, KnowledgePermissionDenied
-from knowledge.models import Article, KnowledgeDraft
+from knowledge.models import Article, KnowledgeDraft, ResolvedCaseIndex
 from knowledge.permissions import can_manage
 from knowledge.services.articles import article_create, article_update, article_version_create
 from knowledge.services.assist import case_index
@@ -30,6 +31,8 @@ from knowledge.services.search import SearchFilters, vector_candidates
 DUPLICATE_THRESHOLD = getattr(settings, "KNOWLEDGE_DUPLICATE_THRESHOLD", 0.75)
 #: H.110 "rule-filtered": only resolutions that say something become drafts.
 MIN_RESOLUTION_WORDS = 5
+RESOLVED_SWEEP_WINDOW_HOURS = 24
+RESOLVED_SWEEP_BATCH = 200
 DRAFT_PROMPT = (
     "Write a knowledge article for customer-service agents from this resolved case, in Markdown with the "
     "sections Problem, Environment and Resolution (numbered steps). Leave out names, emails and phone numbers."
@@ -57,6 +60,31 @@ def case_resolved_draft_enqueue(*, case: Case) -> bool:
     case_id = case.pk
     transaction.on_commit(lambda: tasks.case_knowledge_draft.delay(case_id))
     return True
+
+
+def resolved_cases_draft_sweep(*, now=None, window_hours: int = RESOLVED_SWEEP_WINDOW_HOURS) -> int:
+    """Queue drafting for cases resolved in the last ``window_hours`` that were never processed.
+
+    crm may not import knowledge, so ``crm.services.case_resolve`` (case page,
+    API) cannot call ``case_resolved_draft_enqueue``; this sweep, run every
+    minute by beat, picks them up instead. A case counts as processed once the
+    drafting task has indexed it (``ResolvedCaseIndex``), so the sweep is
+    idempotent; a task still in flight may be queued twice, which
+    ``case_draft_create`` absorbs. Returns how many were queued.
+    Side effects: after commit ``case_knowledge_draft`` tasks.
+    """
+    since = (now or timezone.now()) - timedelta(hours=window_hours)
+    pending = (
+        Case.objects.filter(status=CaseStatus.RESOLVED, resolved_at__gte=since)
+        .exclude(resolution="")
+        .exclude(pk__in=ResolvedCaseIndex.objects.values("case_id"))
+        .exclude(pk__in=KnowledgeDraft.objects.values("case_id"))
+        .order_by("resolved_at")[:RESOLVED_SWEEP_BATCH]
+    )
+    queued = 0
+    for case in pending:
+        queued += case_resolved_draft_enqueue(case=case)
+    return queued
 
 
 def _case_context(case: Case) -> list[ContextPassage]:

@@ -167,6 +167,25 @@ class TestWorkspaceEndpoints:
         assert panel.status_code == 200 and 'id="smart-assist"' in panel.content.decode()
         assert public_article.title in panel.content.decode()
 
+    def test_workspace_session_loads_the_assist_pane_and_refreshes_it_when_the_customer_writes(
+        self, client, agent, public_article
+    ):
+        from crm.models import Conversation
+
+        result = crm_services.message_ingest(channel_kind=ChannelKind.WEBCHAT, address="v11",
+                                             body="my AirBeats earbuds light is blinking, how do I pair them")
+        Conversation.objects.filter(pk=result.conversation.pk).update(assigned_agent=agent, status="active")
+        client.force_login(agent)
+        session = client.get(f"/conversations/{result.conversation.pk}/", HTTP_HX_REQUEST="true").content.decode()
+        pane = f'hx-get="/knowledge/assist/?conversation={result.conversation.pk}"'
+        assert pane in session
+        assert f"customer-message[detail.conversation=='{result.conversation.pk}'] from:body" in session
+        panel = client.get("/knowledge/assist/", {"conversation": result.conversation.pk}, HTTP_HX_REQUEST="true")
+        html = panel.content.decode()
+        # Cards carry what the workspace inserts into the composer: the public link and the passage.
+        assert f"/help/articles/{public_article.number}/" in html and html.count("data-insert=") == 2 * html.count(
+            'class="assist-card" id="assist-article-')
+
     def test_sending_an_article_is_counted(self, client, agent, public_article):
         from knowledge.models import ArticleUsage
 

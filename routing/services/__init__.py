@@ -10,6 +10,7 @@ Public surface, for other apps and interfaces:
 * ``conversation_transfer(*, conversation, actor, to_queue=None, to_agent=None, note="")``
 * ``conversation_consult(*, conversation, actor, consultant)``
 * ``conversation_end(*, conversation, actor)`` (wrap-up) / ``conversation_park(*, conversation, actor)`` (waiting)
+* ``conversation_wrap_up(*, conversation, actor, disposition_codes, notes="")`` (close, capacity freed)
 * ``assignment_run(*, queue_ids=None, limit_per_queue=100) -> list[Decision]``
 * ``queue_member_add(*, queue, agent)`` / ``queue_member_remove(*, queue, agent)``
 * ``routing_dry_run(*, channel_kind, text, context=None, contact=None) -> dict`` (writes nothing)
@@ -30,11 +31,13 @@ from routing.services.presence import (
 )
 from routing.services.sweep import SweepReport, routing_sweep
 from routing.services.workitems import (
+    consult_reply,
     conversation_consult,
     conversation_end,
     conversation_enqueue,
     conversation_park,
     conversation_transfer,
+    conversation_wrap_up,
     offer_accept,
     offer_decline,
     offer_timeout,
@@ -46,8 +49,8 @@ from routing.services.workitems import (
 
 __all__ = [
     "Decision", "SweepReport", "agent_capacity_set", "agent_profile_ensure", "assignment_run",
-    "capacity_end_of_day_reset", "classify", "conversation_consult", "conversation_end", "conversation_enqueue",
-    "conversation_facts", "conversation_park", "conversation_transfer", "effort_model_train", "effort_predict",
+    "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_consult", "conversation_end", "conversation_enqueue",
+    "conversation_facts", "conversation_park", "conversation_transfer", "conversation_wrap_up", "effort_model_train", "effort_predict",
     "offer_accept", "queue_member_add", "queue_member_remove", "offer_decline", "offer_timeout", "presence_heartbeat", "presence_set", "queue_stats_publish",
     "route_to_queue", "routing_dry_run", "routing_sweep", "work_stream_for", "workitem_complete", "workitem_explain",
     "workitem_force_assign", "workitem_pick", "workitem_release",

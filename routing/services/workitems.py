@@ -238,7 +238,8 @@ def offer_accept(*, workitem: WorkItem, agent) -> WorkItem:
     """The agent accepts a pending offer: the item is assigned and the conversation becomes theirs.
 
     Side effects: Offer outcome, WorkItem status/assigned_at; the conversation
-    assigned (``conversation.assigned``). Raises OfferNotPending, OfferExpired.
+    assigned (``conversation.assigned``); after commit ``workitem.offer_ended``
+    (accepted). Raises OfferNotPending, OfferExpired.
     """
     with transaction.atomic():
         item = _lock_item(workitem)
@@ -253,6 +254,9 @@ def offer_accept(*, workitem: WorkItem, agent) -> WorkItem:
             item.status, item.assigned_at, item.offer_expires_at = WorkItemStatus.ASSIGNED, now, None
             item.save(update_fields=["status", "assigned_at", "offer_expires_at"])
             crm_services.conversation_assign(conversation=item.conversation, agent=agent, queue_id=item.queue_id)
+            # Every open workspace of the agent drops the offer dialog.
+            publish(events.workitem_offer_ended(item, agent_id=agent.pk, outcome=OfferOutcome.ACCEPTED),
+                    groups=events.agent_groups(agent.pk))
             return item
     offer_timeout(workitem=item)
     raise OfferExpired()
@@ -448,11 +452,13 @@ def conversation_transfer(
     return item
 
 
-def conversation_consult(*, conversation: Conversation, actor, consultant) -> Participant:
+def conversation_consult(*, conversation: Conversation, actor, consultant, note: str = "") -> Participant:
     """Invite a colleague to consult on a conversation; consults use no capacity (D.45).
 
-    Side effects: Participant (role consult); after commit ``consult.requested`` to the consultant.
-    Raises NoOpenWorkItem.
+    ``note`` (the question) is kept as an internal note, where the consultant's
+    answers (``consult_reply``) join it: the side chat never reaches the customer.
+    Side effects: Participant (role consult), a note Message; after commit
+    ``consult.requested`` to the consultant. Raises NoOpenWorkItem.
     """
     with transaction.atomic():
         item = workitem_open_for(conversation)
@@ -461,20 +467,45 @@ def conversation_consult(*, conversation: Conversation, actor, consultant) -> Pa
         participant = Participant.objects.create(
             workitem=item, agent=consultant, role=ParticipantRole.CONSULT, invited_by=actor
         )
+        crm_services.note_add(
+            conversation=item.conversation, author=actor,
+            body=f"Consult with {consultant}" + (f": {note}" if note else ""),
+        )
         publish(events.consult_requested(item, consultant_id=consultant.pk, requested_by_id=actor.pk),
                 groups=events.agent_groups(consultant.pk))
     return participant
 
 
-def conversation_end(*, conversation: Conversation, actor) -> WorkItem:
+def consult_reply(*, participant: Participant, body: str):
+    """A consultant answers in the side chat: an internal note on the conversation, seen live by its agent.
+
+    Side effects: a note Message (``message.created`` to the conversation's
+    groups, never to the customer). Raises NoOpenWorkItem when the work is over.
+    """
+    item = participant.workitem
+    if item.status != WorkItemStatus.ASSIGNED or participant.left_at is not None:
+        raise NoOpenWorkItem()
+    return crm_services.note_add(conversation=item.conversation, author=participant.agent, body=body)
+
+
+def conversation_end(*, conversation: Conversation, actor) -> WorkItem | None:
     """End the work (active → wrap-up). Capacity is released now, after the work stream's
-    wrap-up block, or at close, per its wrap-up mode (D.47). Raises NotHandling."""
+    wrap-up block, or at close, per its wrap-up mode (D.47).
+
+    The one "End" operation of the workspace: the state change is
+    ``crm.services.conversation_end`` (status, system message, events); a
+    conversation routing never handled (no work item) just gets that, and None
+    is returned. Raises NotHandling (item queued or offered), ConversationNotLive.
+    """
     with transaction.atomic():
         current = workitem_open_for(conversation)
-        if current is None or current.status != WorkItemStatus.ASSIGNED:
+        if current is None:
+            crm_services.conversation_end(conversation=conversation, actor=actor)
+            return None
+        if current.status != WorkItemStatus.ASSIGNED:
             raise NotHandling()
         item = _lock_item(current)
-        crm_services.conversation_status_set(conversation=item.conversation, status=ConversationStatus.WRAP_UP)
+        crm_services.conversation_end(conversation=item.conversation, actor=actor)
         mode = item.work_stream.wrap_up_mode
         if mode == WrapUpMode.NEVER:
             capacity_release(item=item)
@@ -528,3 +559,20 @@ def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "
             crm_services.conversation_close(conversation=item.conversation, actor=actor, reason=reason)
     _run_for_agent(agent_id)
     return item
+
+
+def conversation_wrap_up(*, conversation: Conversation, actor, disposition_codes: list, notes: str = "") -> Conversation:
+    """Record the wrap-up (disposition codes, notes), close the conversation and free the agent's capacity.
+
+    The one "Close conversation" operation of the workspace:
+    ``crm.services.conversation_wrap_up`` (policy checks, close) then
+    ``workitem_complete`` in the same transaction, so capacity is free the
+    moment the close commits (the sweep's reconciliation is only a safety net).
+    Raises DispositionRequired, TooManyDispositions, ConversationClosed.
+    """
+    with transaction.atomic():
+        closed = crm_services.conversation_wrap_up(
+            conversation=conversation, actor=actor, disposition_codes=disposition_codes, notes=notes
+        )
+        workitem_complete(conversation=closed, actor=actor, reason="wrapped up")
+    return closed

@@ -339,6 +339,7 @@
     if (document.getElementById("message-" + id)) { event.preventDefault(); return; }
     if (item.dataset.direction !== "inbound") return;
     var conversation = item.dataset.conversation;
+    htmx.trigger(document.body, "customer-message", { conversation: conversation });
     // A conversation that is not listed yet (newly assigned): reload My work.
     if (!document.getElementById("work-" + conversation)) htmx.trigger(document.body, "worklist-refresh");
     var sender = item.querySelector(".sender");
@@ -362,6 +363,32 @@
     var elt = event.detail.elt;
     var session = elt.matches && elt.matches(".session") ? elt : elt.querySelector && elt.querySelector(".session");
     if (session) scrollTranscript(session.dataset.conversation);
+  });
+
+  // Another app's action (an accepted offer, a pick) asks for a conversation to open as a tab.
+  document.body.addEventListener("session-open", function (event) {
+    if (event.detail && event.detail.id) openSession(event.detail.id, event.detail.label, true);
+  });
+
+  // A nudge from the socket (#live-refresh): re-fetch the lists it names.
+  document.body.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "live-refresh" || !target.firstElementChild) return;
+    target.firstElementChild.dataset.events.split(" ").forEach(function (name) { htmx.trigger(document.body, name); });
+  });
+
+  // Assist cards and other helpers insert a link or passage into the session's composer.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-insert]");
+    if (!button) return;
+    var session = button.closest(".session");
+    var area = session && session.querySelector(".composer textarea[name=body]");
+    if (!area) return;
+    var text = button.dataset.insert;
+    area.value = area.value ? area.value.replace(/\s*$/, "") + "\n" + text : text;
+    store.setItem(area.dataset.draftKey, area.value);
+    area.focus();
+    announce("Inserted into the reply");
   });
 
   // --- Start: the server-rendered session (if any), then what this tab had open ---
