@@ -88,10 +88,15 @@ def publish(event: Event, *, groups: Iterable[str]) -> None:
 
 
 def _send(payload: dict[str, Any], targets: list[str]) -> None:
+    # One event loop (and Redis connection) for all of an event's groups, not one per group.
+    async_to_sync(_send_all)(payload, targets)
+
+
+async def _send_all(payload: dict[str, Any], targets: list[str]) -> None:
     layer = get_channel_layer()
     for group in targets:
         try:
-            async_to_sync(layer.group_send)(group, {"type": CONSUMER_HANDLER, "event": payload})
+            await layer.group_send(group, {"type": CONSUMER_HANDLER, "event": payload})
         except Exception:
             # The database is the source of truth; a client that missed this
             # push catches up from its last id on reconnect.

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from contactcenter.exceptions import DomainError
-from contactcenter.permissions import is_supervisor
+from contactcenter.permissions import is_supervisor, staff_required
 from crm.forms import WrapUpForm
 from crm.models import Conversation, WrapUpPolicy
-from crm.views.common import UNPROCESSABLE, access_conversation, fragment, staff_required
+from crm.views.common import UNPROCESSABLE, access_conversation, fragment
 from crm.views.workspace import WORKLIST_REFRESH, session_response
 from routing import selectors, services
 from routing.forms import ConsultForm, ConsultReplyForm, DeclineForm, PresenceForm, TransferForm

@@ -35,11 +35,13 @@ def ingest(body: str, *, address: str = "visitor-1", assign_to=None):
 async def test_anonymous_socket_is_refused():
     communicator, connected, code = await connect(AnonymousUser())
     assert not connected and code == 4401
+    await communicator.disconnect()
 
 
 async def test_user_without_a_role_is_refused(outsider):
     communicator, connected, code = await connect(outsider)
     assert not connected and code == 4403
+    await communicator.disconnect()
 
 
 async def test_assigned_agent_receives_message_created_and_other_agent_does_not(agent, other_agent):

@@ -144,43 +144,6 @@ def session_response(request, conversation: Conversation, *, status: int = 200, 
     return fragment(request, "crm/partials/_session.html", context, status=status, trigger=WORKLIST_REFRESH)
 
 
-@staff_required
-@require_POST
-def conversation_end(request, pk: int):
-    conversation = access_conversation(request, pk)
-    try:
-        services.conversation_end(conversation=conversation, actor=request.user)
-    except DomainError as error:
-        return session_response(request, conversation, status=UNPROCESSABLE, action_error=error.message)
-    return session_response(request, conversation)
-
-
-@staff_required
-@require_POST
-def conversation_wrap_up(request, pk: int):
-    conversation = access_conversation(request, pk)
-    form = WrapUpForm(request.POST, auto_id=f"w{conversation.pk}_%s")
-    if form.is_valid():
-        try:
-            services.conversation_wrap_up(
-                conversation=conversation,
-                actor=request.user,
-                disposition_codes=list(form.cleaned_data["codes"]),
-                notes=form.cleaned_data["notes"],
-            )
-        except DomainError as error:
-            form.add_error(None, error.message)
-    if form.errors:
-        return fragment(
-            request,
-            "crm/partials/_wrap_up.html",
-            {"conversation": conversation, "wrap_up_form": form, "policy": WrapUpPolicy.current(), "open": True},
-            status=UNPROCESSABLE,
-            retarget=f"#wrapup-{conversation.pk}",
-        )
-    return session_response(request, conversation)
-
-
 def _case_box(request, conversation: Conversation, *, status: int = 200, error: str = ""):
     conversation = access_conversation(request, conversation.pk)
     cases = selectors.open_cases_for_contact(user=request.user, contact=conversation.contact)
