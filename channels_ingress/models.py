@@ -298,7 +298,11 @@ class IvrOption(models.Model):
     queue = models.ForeignKey("routing.Queue", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     skills = ArrayField(models.CharField(max_length=50), default=list, blank=True)
     priority = models.PositiveSmallIntegerField(_("priority"), default=2)
-    answer_text = models.TextField(_("answer"), blank=True, help_text=_("Spoken for a knowledge answer."))
+    answer_text = models.TextField(
+        _("answer"), blank=True,
+        help_text=_("Spoken for a knowledge answer. Leave empty to answer from the knowledge base: the best "
+                    "published external article for what the caller said (or for this option's label)."),
+    )
     submenu = models.ForeignKey(IvrMenu, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -319,8 +323,6 @@ class IvrOption(models.Model):
             raise ValidationError(_("An option needs a key or a spoken keyword."))
         if self.action == IvrAction.SUBMENU and not self.submenu_id:
             raise ValidationError({"submenu": _("Choose the submenu to open.")})
-        if self.action == IvrAction.KNOWLEDGE and not self.answer_text:
-            raise ValidationError({"answer_text": _("Write the answer to speak.")})
 
 
 class EmailChannel(models.Model):

@@ -69,7 +69,7 @@ def choice(channel: VoiceChannel, step: CallStep, *, retry: int) -> str:
         _say(response, channel, "Please hold while we connect you to an agent.")
         response.enqueue(option.queue.name if option.queue else "support")
     elif option.action == IvrAction.KNOWLEDGE:
-        _say(response, channel, option.answer_text)
+        _say(response, channel, step.answer)
         response.pause(length=1)
         return str(menu(channel, step.menu, response=response))
     elif option.action == IvrAction.SUBMENU and option.submenu is not None:

@@ -7,6 +7,7 @@ the step as TwiML.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -20,9 +21,12 @@ from crm.choices import ActivityKind, ChannelKind, ConversationStatus, SenderKin
 from crm.models import Conversation
 from crm.services import IngestResult, activity_create, message_send
 from crm.validators import normalize_phone
+from knowledge.services import search
 
 MAX_SPEECH_CHARS = 500
 MAX_TRANSCRIPT_CHARS = 10000
+MAX_SPOKEN_ANSWER_CHARS = 400
+NO_ANSWER = "Sorry, I could not find an answer to that. Please choose another option or hold for an agent."
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class CallStep:
     open: bool = True
     menu: IvrMenu | None = None
     option: IvrOption | None = None
+    #: What a knowledge option speaks.
+    answer: str = ""
 
 
 def _call_fields(params: dict[str, str]) -> tuple[str, str]:
@@ -104,6 +110,7 @@ def voice_menu_choice(*, channel: VoiceChannel, menu: IvrMenu, params: dict[str,
     digits = (params.get("Digits") or "").strip()[:8]
     speech = (params.get("SpeechResult") or "").strip()[:MAX_SPEECH_CHARS]
     option = _option_matching(menu, digits, speech)
+    answer = ""
     said = f"pressed {digits}" if digits else (f"said \u201c{speech}\u201d" if speech else "gave no answer")
     with transaction.atomic():
         conversation = _live_call(channel=channel, params=params)
@@ -127,16 +134,31 @@ def voice_menu_choice(*, channel: VoiceChannel, menu: IvrMenu, params: dict[str,
         )
         if result.created and option is not None:
             if option.action == IvrAction.KNOWLEDGE:
-                message_send(
-                    conversation=result.conversation, sender=None, body=option.answer_text, sender_kind=SenderKind.BOT
-                )
+                answer = option.answer_text or knowledge_answer(question=speech or option.label)
+                message_send(conversation=result.conversation, sender=None, body=answer, sender_kind=SenderKind.BOT)
             elif option.action == IvrAction.CALLBACK:
                 activity_create(
                     actor=None, kind=ActivityKind.PHONE_CALL, contact=result.conversation.contact,
                     subject=f"Call back {result.conversation.identity.address}",
                     description=f"Requested in the IVR of {channel.name}.",
                 )
-    return CallStep(conversation=result.conversation, option=option, menu=menu)
+    return CallStep(conversation=result.conversation, option=option, menu=menu, answer=answer)
+
+
+def knowledge_answer(*, question: str) -> str:
+    """A short spoken answer from the best published external article for ``question``."""
+    hits = search(question, k=1, user=None)
+    if not hits:
+        return NO_ANSWER
+    hit = hits[0]
+    text = hit.article.summary or hit.passage_text
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
+    spoken = ""
+    for sentence in sentences:
+        if spoken and len(spoken) + len(sentence) > MAX_SPOKEN_ANSWER_CHARS:
+            break
+        spoken = f"{spoken} {sentence}".strip()
+    return f"{hit.article.title}. {spoken[:MAX_SPOKEN_ANSWER_CHARS]}"
 
 
 def _live_call(*, channel: VoiceChannel, params: dict[str, str]) -> Conversation | None:

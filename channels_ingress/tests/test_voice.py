@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 from channels_ingress.choices import IvrAction
 from channels_ingress.models import IvrMenu, IvrOption, OperatingHours, VoiceChannel
 from crm.models import Activity, Conversation, Message
+from knowledge.tests.factories import make_article
 from routing.models import Queue
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +164,30 @@ def test_bad_requests_are_refused_and_store_nothing(client, ivr):
     assert call(client, "/channels/twilio/voice/", From="anonymous").status_code == 400
     assert call(client, "/channels/twilio/voice/recording/", RecordingSid="RE1", RecordingUrl="http://evil").status_code == 400
     assert Message.objects.count() == 0
+
+
+def test_knowledge_option_without_a_fixed_answer_speaks_the_best_article(client, ivr, agent, supervisor):
+    make_article(
+        author=agent, manager=supervisor, title="Pair your Northwind AirBeats earbuds",
+        summary="Put both earbuds in the case, hold the button for ten seconds until the light flashes white.",
+        body="## Steps\nPut both earbuds in the case and hold the button for ten seconds.",
+    )
+    IvrOption.objects.create(menu=ivr.root_menu, dtmf="6", speech_keywords=["earbuds"], label="Earbuds help",
+                             action=IvrAction.KNOWLEDGE)
+    call(client, "/channels/twilio/voice/")
+
+    root = twiml(call(client, menu_url(ivr), SpeechResult="my earbuds will not pair with my phone"))
+
+    spoken = " ".join(say.text for say in root.iter("Say"))
+    assert "Pair your Northwind AirBeats earbuds" in spoken and "hold the button for ten seconds" in spoken
+    bot = Message.objects.get(sender_kind="bot")
+    assert bot.body.startswith("Pair your Northwind AirBeats earbuds.")
+
+
+def test_knowledge_option_says_so_when_nothing_matches(client, ivr):
+    IvrOption.objects.create(menu=ivr.root_menu, dtmf="6", label="Warranty questions", action=IvrAction.KNOWLEDGE)
+    call(client, "/channels/twilio/voice/")
+
+    root = twiml(call(client, menu_url(ivr), Digits="6"))
+
+    assert "could not find an answer" in " ".join(say.text for say in root.iter("Say"))
