@@ -17,6 +17,7 @@ from daphne.testing import DaphneProcess
 from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections
+from playwright.sync_api import expect
 
 from crm import services
 from crm.choices import ChannelKind, ConversationStatus, MessageDirection
@@ -203,8 +204,8 @@ def test_agent_works_two_sessions_replies_notes_and_wraps_up(live_server_url, br
     page.click(f"#tab-{mia.pk}")
     assert mia_composer.input_value() == "Please hold the power button for 10 seconds"
     page.reload()
-    page.locator(f"#composer-{mia.pk}").wait_for()
-    assert page.locator(f"#composer-{mia.pk}").input_value() == "Please hold the power button for 10 seconds"
+    # The reopened session's draft is restored as soon as its panel has loaded.
+    expect(page.locator(f"#composer-{mia.pk}")).to_have_value("Please hold the power button for 10 seconds")
     assert page.locator(f"#tab-{emma.pk}").count() == 1
 
     # End Emma's conversation, then wrap up: the code is required.
