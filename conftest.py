@@ -132,6 +132,8 @@ def asgi_live_server(django_db_setup):
             f"postgresql://{db['USER']}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}"
             f"/{db['NAME']}"
         )
+    # Tests change routing configuration between requests; the server must not serve a cached copy.
+    env["ROUTING_CONFIG_CACHE_SECONDS"] = "0"
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],

@@ -279,3 +279,6 @@ INSTALLED_APPS += ["drf_spectacular_sidecar"]
 SPECTACULAR_SETTINGS.update(
     {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"}
 )
+
+# Routing reads its configuration through a per-process cache; changes reach every process within this many seconds.
+ROUTING_CONFIG_CACHE_SECONDS = float(os.environ.get("ROUTING_CONFIG_CACHE_SECONDS", "5"))

@@ -1,12 +1,16 @@
-"""Helpers for tests: capture what services publish."""
+"""Helpers for tests: capture what services publish; browser-test utilities."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from unittest import mock
 
+from django.conf import settings
 from django.db import connection
 
 from contactcenter import realtime
@@ -49,3 +53,42 @@ def capture_realtime() -> Iterator[Published]:
     published = Published()
     with mock.patch.object(realtime, "_send", side_effect=lambda payload, targets: published.sent.append((payload, targets))):
         yield published
+
+
+# --- Browser tests -------------------------------------------------------------
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
+
+
+def outside_the_browser_loop(function, **kwargs):
+    """Run a service in a plain thread and return its result.
+
+    Playwright's sync API keeps an event loop running in the test's thread,
+    and ``publish`` (``async_to_sync`` after commit) must not run inside one.
+    """
+
+    def call():
+        try:
+            return function(**kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
+def wait_for(condition, timeout: float = 10.0):
+    """Poll ``condition`` until it returns something truthy (returned) or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def screenshot(page, name: str) -> None:
+    """Save the page as ``screenshots/<name>.png`` (git ignores the folder) for people to look at."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

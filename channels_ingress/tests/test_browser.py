@@ -1,41 +1,19 @@
 """A customer chats through the real widget in headless Chromium while an agent answers."""
 
-import time
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.test import Client
 
 from channels_ingress.demo import DEMO_WEBCHAT_KEY
 from channels_ingress.models import WebChatChannel
+from contactcenter.testing import outside_the_browser_loop, wait_for
 from crm import services as crm_services
 from crm.models import Conversation, Message
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def outside_the_browser_loop(function, **kwargs):
-    """Run a service in a plain thread: Playwright's loop in this thread would stop publish's async_to_sync."""
-    from django.db import connection
-
-    def call():
-        try:
-            return function(**kwargs)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result()
 
 
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 AGENT_SOCKET = """

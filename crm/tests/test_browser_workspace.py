@@ -6,7 +6,6 @@ Screenshots of the main screens land in ``screenshots/`` (git-ignored).
 from __future__ import annotations
 
 import shutil
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import pytest
 from asgiref.sync import SyncToAsync
 from channels.layers import channel_layers
 from daphne.testing import DaphneProcess
-from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.db import connections
 from playwright.sync_api import expect
 
+from contactcenter.testing import outside_the_browser_loop, screenshot
 from crm import services
 from crm.choices import ChannelKind, ConversationStatus, MessageDirection
 from crm.models import Conversation, DispositionCode, Message, WrapUpPolicy
@@ -32,7 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
@@ -117,26 +115,8 @@ def assigned_conversation(agent, *, address: str, first: str, body: str) -> Conv
     return Conversation.objects.get(pk=result.conversation.pk)
 
 
-def outside_the_browser_loop(function, **kwargs):
-    """Run a service in its own thread: Playwright's event loop owns this one, and
-    publishing after commit must not run inside a running loop."""
-    result = {}
-
-    def run():
-        try:
-            result["value"] = function(**kwargs)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=30)
-    return result["value"]
 
 
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def test_agent_works_two_sessions_replies_notes_and_wraps_up(live_server_url, browser, agent):
@@ -149,7 +129,7 @@ def test_agent_works_two_sessions_replies_notes_and_wraps_up(live_server_url, br
     page.on("dialog", lambda dialog: dialog.accept())
     sign_in(page, live_server_url)
     page.wait_for_selector(f"#work-{emma.pk}")
-    shot(page, "workspace-home")
+    screenshot(page, "workspace-home")
 
     # Open Emma's conversation as a tab and reply with Enter.
     page.click(f"#work-{emma.pk}")
@@ -192,7 +172,7 @@ def test_agent_works_two_sessions_replies_notes_and_wraps_up(live_server_url, br
             break
         page.wait_for_timeout(100)
     assert Conversation.objects.get(pk=emma.pk).agent_read_up_to >= latest
-    shot(page, "workspace-session")
+    screenshot(page, "workspace-session")
 
     # A second session keeps its draft while switching tabs, and across a reload.
     page.click(f"#work-{mia.pk}")
@@ -216,7 +196,7 @@ def test_agent_works_two_sessions_replies_notes_and_wraps_up(live_server_url, br
     page.locator(f"#wrapup-{emma.pk} .form-error").wait_for()
     page.check(f"#wrapup-{emma.pk} input[value='{code.pk}']")
     page.fill(f"#wrapup-notes-{emma.pk}", "Carrier re-labelled the parcel")
-    shot(page, "workspace-wrap-up")
+    screenshot(page, "workspace-wrap-up")
     page.click(f"#wrapup-{emma.pk} button[type=submit]")
     page.locator(f"#session-{emma.pk}[data-status='closed']").wait_for()
 
@@ -246,7 +226,7 @@ def test_quick_reply_fills_placeholders(live_server_url, browser, agent):
     composer.focus()
     page.keyboard.type("/greet")
     page.locator(f"#quick-replies-{emma.pk} [role=option]", has_text="/greeting").wait_for()
-    shot(page, "workspace-quick-replies")
+    screenshot(page, "workspace-quick-replies")
     composer.press("Enter")
     assert composer.input_value() == "Hi Emma, I'm Alice!"
     composer.press("Enter")
@@ -263,12 +243,12 @@ def test_case_pages_render(live_server_url, browser, agent, supervisor):
     sign_in(page, live_server_url)
     page.goto(f"{live_server_url}/cases/")
     page.locator("table.cases", has_text=case.number).wait_for()
-    shot(page, "cases-list")
+    screenshot(page, "cases-list")
     page.click(f"text={case.number}")
     page.fill("#note-body", "Asked for a video of the buzz")
     page.click("#case-notes button[type=submit]")
     page.locator("#case-notes", has_text="Asked for a video of the buzz").wait_for()
-    shot(page, "case-detail")
+    screenshot(page, "case-detail")
 
     # A refused edit (422) still shows its errors in place.
     page.click("#case-details summary")
@@ -286,4 +266,4 @@ def test_case_pages_render(live_server_url, browser, agent, supervisor):
     page.locator("#notification-count", has_text="1").wait_for(timeout=10_000)
     page.click("#notification-bell button")
     page.locator("#notification-panel", has_text="could you call Noah").wait_for()
-    shot(page, "notifications")
+    screenshot(page, "notifications")

@@ -1,6 +1,7 @@
 """A short-lived, per-process cache of routing configuration read on every enqueue.
 
-Configuration changes (admin or API) take effect within ``TTL_SECONDS`` in
+Configuration changes (admin or API) take effect within
+``settings.ROUTING_CONFIG_CACHE_SECONDS`` (default 5) in
 every process (the issue allows 10 s), without a query per rule table on the
 enqueue → offer path. Nothing here is state another process needs: each
 process reloads from the database when its copy expires.
@@ -13,7 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-TTL_SECONDS = 5.0
+from django.conf import settings
+
 _entries: dict[Any, tuple[float, Any]] = {}
 _lock = threading.Lock()
 
@@ -25,7 +27,7 @@ def cached(key: Any, load: Callable[[], Any]) -> Any:
         return entry[1]
     value = load()
     with _lock:
-        _entries[key] = (now + TTL_SECONDS, value)
+        _entries[key] = (now + settings.ROUTING_CONFIG_CACHE_SECONDS, value)
     return value
 
 

@@ -7,16 +7,13 @@ wrap-up frees capacity. Screenshots land in ``screenshots/`` (git-ignored).
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from channels_ingress.demo import DEMO_WEBCHAT_KEY
 from channels_ingress.models import WebChatChannel
+from contactcenter.testing import outside_the_browser_loop, screenshot
 from crm.choices import ConversationStatus, MessageDirection
 from crm.models import Conversation, DispositionCode, Message, WrapUpPolicy
 from routing import services
@@ -30,36 +27,12 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
 
 
-def outside_the_browser_loop(function, **kwargs):
-    """Run a service in a plain thread: Playwright's loop in this thread would stop publish's async_to_sync."""
-    from django.db import connection
-
-    def call():
-        try:
-            return function(**kwargs)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(call).result()
 
 
-def wait_for(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
-def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def signed_in_page(chromium, base_url: str, user):
@@ -134,7 +107,7 @@ def test_agent_goes_available_gets_the_offer_accepts_replies_and_notes_stay_inte
     offer = page.wait_for_selector(".offer[role=alertdialog]:has-text('Dana Reyes')")
     text = offer.inner_text()
     assert "Audio support" in text and "Web chat" in text and "Expires in" in text
-    shot(page, "workspace-offer")
+    screenshot(page, "workspace-offer")
     item = WorkItem.objects.get(status=WorkItemStatus.OFFERED, agent=agent)
     offer.query_selector("button.btn-primary").click()
 
@@ -161,7 +134,7 @@ def test_agent_goes_available_gets_the_offer_accepts_replies_and_notes_stay_inte
     item.refresh_from_db()
     assert item.status == WorkItemStatus.ASSIGNED and f.profile_of(agent).used_units == 1
     page.wait_for_selector("#agent-load:has-text('1/')")
-    shot(page, "workspace-accepted-session")
+    screenshot(page, "workspace-accepted-session")
     page.context.close()
 
 
@@ -191,7 +164,7 @@ def test_transfer_to_a_second_agent_carries_the_conversation_and_its_context(
     assert "no sound over HDMI" in transcript.inner_text()
     assert "customer prefers a callback" in transcript.inner_text()
     assert "NW-48213" in bob.locator(f"#session-{conversation_id} .session-side").inner_text()
-    shot(bob, "workspace-transferred")
+    screenshot(bob, "workspace-transferred")
     assert Conversation.objects.get(pk=conversation_id).assigned_agent == other_agent
     assert (f.profile_of(agent).used_units, f.profile_of(other_agent).used_units) == (0, 1)
     alice.context.close()
@@ -217,7 +190,7 @@ def test_wrap_up_with_a_disposition_code_closes_and_frees_capacity(asgi_live_ser
     page.click(f"#wrapup-{conversation_id} button[type=submit]")
     page.wait_for_selector(f"#session-{conversation_id}[data-status=closed]")
     page.wait_for_selector("#agent-load:has-text('0/')")
-    shot(page, "workspace-wrapped-up")
+    screenshot(page, "workspace-wrapped-up")
 
     conversation = Conversation.objects.get(pk=conversation_id)
     assert conversation.status == ConversationStatus.CLOSED
