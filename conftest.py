@@ -1,7 +1,7 @@
 import pytest
 
 from contactcenter.choices import Role
-from contactcenter.testing import capture_realtime
+from contactcenter.testing import capture_realtime, free_port
 
 
 @pytest.fixture
@@ -99,14 +99,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup):
     """``http://127.0.0.1:<port>`` of daphne serving ``contactcenter.asgi`` against the test database.
@@ -134,7 +126,7 @@ def asgi_live_server(django_db_setup):
         )
     # Tests change routing configuration between requests; the server must not serve a cached copy.
     env["ROUTING_CONFIG_CACHE_SECONDS"] = "0"
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcenter.asgi:application"],
         env=env, stdout=subprocess.DEVNULL, stderr=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +56,14 @@ def capture_realtime() -> Iterator[Published]:
         yield published
 
 
-# --- Browser tests -------------------------------------------------------------
+# --- Live servers and browser tests ----------------------------------------------
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
 

@@ -110,7 +110,11 @@ def voice_menu_choice(*, channel: VoiceChannel, menu: IvrMenu, params: dict[str,
     digits = (params.get("Digits") or "").strip()[:8]
     speech = (params.get("SpeechResult") or "").strip()[:MAX_SPEECH_CHARS]
     option = _option_matching(menu, digits, speech)
+    # The knowledge search (an embedding and two index scans) runs before the
+    # transaction, so it never holds the caller's identity lock.
     answer = ""
+    if option is not None and option.action == IvrAction.KNOWLEDGE:
+        answer = option.answer_text or knowledge_answer(question=speech or option.label)
     said = f"pressed {digits}" if digits else (f"said \u201c{speech}\u201d" if speech else "gave no answer")
     with transaction.atomic():
         conversation = _live_call(channel=channel, params=params)
@@ -134,7 +138,6 @@ def voice_menu_choice(*, channel: VoiceChannel, menu: IvrMenu, params: dict[str,
         )
         if result.created and option is not None:
             if option.action == IvrAction.KNOWLEDGE:
-                answer = option.answer_text or knowledge_answer(question=speech or option.label)
                 message_send(conversation=result.conversation, sender=None, body=answer, sender_kind=SenderKind.BOT)
             elif option.action == IvrAction.CALLBACK:
                 activity_create(

@@ -20,6 +20,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 
+from contactcenter.testing import free_port
 from crm import services
 from crm.choices import ChannelKind
 from crm.models import Conversation
@@ -27,12 +28,6 @@ from crm.models import Conversation
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 STARTUP_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _test_database_url() -> str:
@@ -46,7 +41,7 @@ def _test_database_url() -> str:
 
 @pytest.fixture
 def server():
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": _test_database_url(), "REDIS_URL": settings.REDIS_URL,
            "REDIS_PREFIX": settings.REDIS_PREFIX}
     process = subprocess.Popen(
