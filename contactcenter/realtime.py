@@ -4,14 +4,22 @@
 service that made it, and hands it to the channel layer only after the
 surrounding transaction commits: nobody is told about data that was rolled
 back, and nothing is told before it is stored.
+
+Each send needs an event loop and a few Redis round trips. A service that
+publishes many events at once (an assignment cycle offering hundreds of
+items) wraps its work in ``batched()``: its events then leave together after
+commit, in one loop, with their Redis round trips overlapped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,6 +82,13 @@ class groups:
         return f"visitor.{token}"
 
 
+#: Concurrent channel-layer sends of one batch (each is a few Redis round trips).
+SEND_CONCURRENCY = 32
+
+Delivery = tuple[dict[str, Any], list[str]]
+_batch: ContextVar[list[Delivery] | None] = ContextVar("realtime_batch", default=None)
+
+
 def publish(event: Event, *, groups: Iterable[str]) -> None:
     """Send ``event`` to every group in ``groups`` once the current transaction commits."""
     if not TYPE_RE.match(event.type):
@@ -83,21 +98,62 @@ def publish(event: Event, *, groups: Iterable[str]) -> None:
         if not GROUP_RE.match(group):
             raise ValueError(f"invalid group name {group!r}")
     # Serialise now: an unserialisable payload is a bug in the caller, found here.
-    payload = json.loads(event.to_json())
-    transaction.on_commit(lambda: _send(payload, targets), robust=True)
+    delivery = (json.loads(event.to_json()), targets)
+    batch = _batch.get()
+    if batch is None:
+        transaction.on_commit(lambda: _send([delivery]), robust=True)
+    else:
+        # Joining the batch on commit keeps savepoint semantics: an event of a
+        # rolled-back savepoint is discarded with its callback.
+        transaction.on_commit(lambda: batch.append(delivery), robust=True)
 
 
-def _send(payload: dict[str, Any], targets: list[str]) -> None:
-    # One event loop (and Redis connection) for all of an event's groups, not one per group.
-    async_to_sync(_send_all)(payload, targets)
+@contextmanager
+def batched() -> Iterator[None]:
+    """Send the events published inside this block together, after commit, in publish order.
+
+    Use it around work that publishes many events in one transaction. Nested
+    blocks join the outermost one.
+    """
+    if _batch.get() is not None:
+        yield
+        return
+    batch: list[Delivery] = []
+    token = _batch.set(batch)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+        # Registered last, so it runs after every event of the block has joined.
+        transaction.on_commit(lambda: batch and _send(batch), robust=True)
 
 
-async def _send_all(payload: dict[str, Any], targets: list[str]) -> None:
+def _send(deliveries: list[Delivery]) -> None:
+    # One event loop (and Redis connection pool) for the whole batch.
+    async_to_sync(_send_all)(deliveries)
+
+
+async def _send_all(deliveries: list[Delivery]) -> None:
     layer = get_channel_layer()
-    for group in targets:
-        try:
-            await layer.group_send(group, {"type": CONSUMER_HANDLER, "event": payload})
-        except Exception:
-            # The database is the source of truth; a client that missed this
-            # push catches up from its last id on reconnect.
-            logger.exception("could not publish %s to %s", payload["type"], group)
+    limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def send(payload: dict[str, Any], group: str) -> None:
+        async with limit:
+            try:
+                await layer.group_send(group, {"type": CONSUMER_HANDLER, "event": payload})
+            except Exception:
+                # The database is the source of truth; a client that missed this
+                # push catches up from its last id on reconnect.
+                logger.exception("could not publish %s to %s", payload["type"], group)
+
+    # One group's events keep their order; different groups go concurrently.
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for payload, targets in deliveries:
+        for group in targets:
+            by_group.setdefault(group, []).append(payload)
+
+    async def send_in_order(group: str, payloads: list[dict[str, Any]]) -> None:
+        for payload in payloads:
+            await send(payload, group)
+
+    await asyncio.gather(*(send_in_order(group, payloads) for group, payloads in by_group.items()))

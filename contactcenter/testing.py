@@ -52,7 +52,7 @@ class Published:
 def capture_realtime() -> Iterator[Published]:
     """Record events instead of sending them to the channel layer."""
     published = Published()
-    with mock.patch.object(realtime, "_send", side_effect=lambda payload, targets: published.sent.append((payload, targets))):
+    with mock.patch.object(realtime, "_send", side_effect=published.sent.extend):
         yield published
 
 

@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
-from contactcenter.realtime import publish
+from contactcenter.realtime import batched, publish
 from routing import conditions, events
 from routing.choices import AssignmentMethod, DiagnosticStage, DistributionMode, OrderBy, SkillMatch, WorkItemStatus
 from routing.models import (
@@ -288,6 +288,7 @@ def _locked_items(queue: Queue, limit: int) -> list[WorkItem]:
     )
 
 
+@batched()
 def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: int = ITEMS_PER_QUEUE) -> list[Decision]:
     """Run one assignment cycle over ``queue_ids`` (all active queues when None).
 
@@ -295,7 +296,7 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
     used capacity and presence, QueueAgentMark, RoutingDiagnostic (one per
     decision); conversations of auto-accepted items are assigned through
     ``crm.services.conversation_assign``. After commit: ``workitem.offered``
-    to ``agent.<id>``, ``agent.presence_changed``, ``queue.stats``.
+    to ``agent.<id>`` and ``agent.presence_changed``, sent together as one batch.
     Locks: item and agent-profile rows with SKIP LOCKED.
     """
     queues = Queue.objects.filter(is_active=True)
@@ -496,6 +497,7 @@ def _bulk_set(model, objects: list, field_names: list[str]) -> None:
             cursor.execute(sql, params)
 
 
+@batched()
 def queue_stats_publish(*, queue_ids: Iterable[int] | None = None) -> None:
     """Publish ``queue.stats`` (counts by status, longest wait) for each queue to its group and supervisors.
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from contactcenter.realtime import batched
 from crm.choices import ChannelKind, ConversationStatus
 from crm.models import Conversation
 from routing.choices import BasePresence, DiagnosticStage, OverflowAction, WorkItemStatus
@@ -58,6 +59,7 @@ def _family(channel_kind: str) -> str:
     return "async" if channel_kind in ChannelKind.asynchronous() else "chat"
 
 
+@batched()
 def routing_sweep(*, now=None) -> SweepReport:
     """Offer timeouts, wrap-up releases, closed-elsewhere reconciliation, in-queue overflow,
     auto-close timers, then an assignment cycle over every queue. Idempotent: safe to run
