@@ -282,3 +282,5 @@ SPECTACULAR_SETTINGS.update(
 
 # Routing reads its configuration through a per-process cache; changes reach every process within this many seconds.
 ROUTING_CONFIG_CACHE_SECONDS = float(os.environ.get("ROUTING_CONFIG_CACHE_SECONDS", "5"))
+# B.16: an assignment cycle serves at most this many waiting items of a record (case) queue; other queues 100.
+ROUTING_RECORD_ITEMS_PER_CYCLE = int(os.environ.get("ROUTING_RECORD_ITEMS_PER_CYCLE", "2000"))

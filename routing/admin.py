@@ -32,12 +32,17 @@ class AssignmentRuleInline(admin.TabularInline):
     extra = 0
 
 
+class PrioritizationRuleInline(admin.TabularInline):
+    model = models.PrioritizationRule
+    extra = 0
+
+
 @admin.register(models.Queue)
 class QueueAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "priority", "assignment_method", "operating_hours", "is_active"]
     list_filter = ["kind", "assignment_method", "is_active"]
     filter_horizontal = ["members"]
-    inlines = [OverflowRuleInline, AssignmentRuleInline]
+    inlines = [OverflowRuleInline, PrioritizationRuleInline, AssignmentRuleInline]
 
 
 @admin.register(models.Skill)
@@ -147,6 +152,11 @@ class OverflowRuleAdmin(admin.ModelAdmin):
 
 @admin.register(models.AssignmentRule)
 class AssignmentRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "queue", "order", "order_by"]
+
+
+@admin.register(models.PrioritizationRule)
+class PrioritizationRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "queue", "order", "order_by"]
 
 

@@ -50,6 +50,16 @@ class OrderBy(models.TextChoices):
     LEAST_ACTIVE = "least_active", _("Least active")
 
 
+class PrioritizationOrder(models.TextChoices):
+    """How a prioritization bucket sorts its items (B.24)."""
+
+    OLDEST = "oldest", _("Longest waiting first")
+    PRIORITY = "priority", _("Priority (smaller number first)")
+    CASE_PRIORITY = "case_priority", _("Case priority (high first)")
+    SENTIMENT = "sentiment", _("Most negative sentiment first")
+    EFFORT = "effort", _("Shortest predicted effort first")
+
+
 class CapacityReset(models.TextChoices):
     IMMEDIATE = "immediate", _("Immediately")
     END_OF_DAY = "end_of_day", _("End of day")

@@ -87,6 +87,14 @@ def validate_conditions(value: Any) -> None:
         _check_condition(condition, agent=False)
 
 
+def validate_item_conditions(value: Any) -> None:
+    """Conditions over a queued work item: the classification fields except the customer's text."""
+    validate_conditions(value)
+    for condition in value:
+        if condition["field"] == "text":
+            raise ValidationError(_("Prioritization conditions cannot read the customer's text."))
+
+
 def validate_agent_conditions(value: Any) -> None:
     for condition in _check_list(value, _("Conditions")):
         _check_condition(condition, agent=True)

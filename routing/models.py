@@ -21,6 +21,7 @@ from routing.choices import (
     OverflowCondition,
     OverflowStage,
     ParticipantRole,
+    PrioritizationOrder,
     QueueKind,
     SkillMatch,
     WorkItemStatus,
@@ -474,6 +475,37 @@ class AssignmentRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PrioritizationRule(models.Model):
+    """A bucket of a custom-method queue's prioritization ruleset (B.24).
+
+    An item lands in the first rule (by ``order``) whose conditions hold for
+    it and is sorted within that bucket by ``order_by``; items no rule takes
+    come last, oldest first. Conditions use the work-item fields of
+    classification rules (``priority``, ``sentiment``, ``case.priority``,
+    ``contact.is_vip`` ...) except the customer's text.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="prioritization_rules")
+    name = models.CharField(_("name"), max_length=100)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    conditions = models.JSONField(_("conditions"), default=list, blank=True,
+                                  validators=[rule_conditions.validate_item_conditions])
+    order_by = models.CharField(_("order by"), max_length=16, choices=PrioritizationOrder.choices,
+                                default=PrioritizationOrder.OLDEST)
+
+    class Meta:
+        ordering = ["queue", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if self.queue_id and self.queue.assignment_method != AssignmentMethod.CUSTOM:
+            raise ValidationError({"queue": _("Prioritization rules belong to queues with the custom assignment method.")})
+        if self.queue_id and not self.pk and self.queue.prioritization_rules.count() >= MAX_RULES_PER_RULESET:
+            raise ValidationError({"queue": _("A queue has at most %(n)s prioritization rules.") % {"n": MAX_RULES_PER_RULESET}})
 
 
 class WorkItem(models.Model):

@@ -149,6 +149,12 @@ class AssignmentRuleSerializer(CleanModelSerializer):
         fields = ["id", "queue", "name", "order", "conditions", "order_by"]
 
 
+class PrioritizationRuleSerializer(CleanModelSerializer):
+    class Meta:
+        model = models.PrioritizationRule
+        fields = ["id", "queue", "name", "order", "conditions", "order_by"]
+
+
 class OfferSerializer(serializers.ModelSerializer):
     class Meta:
         model = models.Offer

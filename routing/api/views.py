@@ -146,6 +146,12 @@ class AssignmentRuleViewSet(ConfigViewSet):
     filterset_fields = ["queue"]
 
 
+class PrioritizationRuleViewSet(ConfigViewSet):
+    queryset = models.PrioritizationRule.objects.order_by("queue_id", "order", "id")
+    serializer_class = s.PrioritizationRuleSerializer
+    filterset_fields = ["queue"]
+
+
 class AgentProfileViewSet(viewsets.ReadOnlyModelViewSet):
     """Agents read their own profile; supervisors everyone's. Presence and capacity change via actions."""
 

@@ -25,13 +25,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from contactcenter.realtime import batched, publish
 from routing import conditions, events
-from routing.choices import AssignmentMethod, DiagnosticStage, DistributionMode, OrderBy, SkillMatch, WorkItemStatus
+from routing.choices import (
+    AssignmentMethod,
+    DiagnosticStage,
+    DistributionMode,
+    OrderBy,
+    QueueKind,
+    SkillMatch,
+    WorkItemStatus,
+)
 from routing.models import (
     AgentCapacity,
     AgentProfile,
@@ -46,6 +55,8 @@ from routing.models import (
     WorkItem,
 )
 from routing.services.presence import REACHABLE_PRESENCES, capacity_take, presence_follow_load
+from routing.services.prioritization import WINDOW as PRIORITIZATION_WINDOW
+from routing.services.prioritization import prioritization_rules, prioritized
 
 ITEMS_PER_QUEUE = 100
 REJECTIONS_KEPT = 25
@@ -276,21 +287,46 @@ def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | N
     return min(pool, key=key), trace
 
 
-def _locked_items(queue: Queue, limit: int) -> list[WorkItem]:
-    return list(
-        WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("work_stream", "queue", "conversation")
-        .filter(queue=queue, status=WorkItemStatus.QUEUED, auto_assign=True,
-                work_stream__distribution_mode=DistributionMode.PUSH)
-        .annotate(has_affinity=Case(When(affinity_agent__isnull=False, then=Value(0)), default=Value(1),
-                                    output_field=IntegerField()))
-        .order_by("has_affinity", "priority", "order_at", "id")[:limit]
+def _waiting(items: QuerySet, queue: Queue) -> QuerySet:
+    return items.filter(queue=queue, status=WorkItemStatus.QUEUED, auto_assign=True,
+                        work_stream__distribution_mode=DistributionMode.PUSH)
+
+
+def _locked_items(queue: Queue, limit: int) -> tuple[list[WorkItem], dict[int, str]]:
+    """Up to ``limit`` waiting push items of ``queue`` in the order they are served, locked,
+    and for a prioritized queue the bucket each landed in (B.24)."""
+    locking = WorkItem.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
+        "work_stream", "queue", "conversation"
     )
+    rules = prioritization_rules(queue)
+    if not rules:
+        items = list(
+            _waiting(locking, queue)
+            .annotate(has_affinity=Case(When(affinity_agent__isnull=False, then=Value(0)), default=Value(1),
+                                        output_field=IntegerField()))
+            .order_by("has_affinity", "priority", "order_at", "id")[:limit]
+        )
+        return items, {}
+    window = _waiting(WorkItem.objects, queue).select_related("conversation__contact__account", "case")
+    ranked = prioritized(list(window.order_by("order_at", "id")[:PRIORITIZATION_WINDOW]), rules)[:limit]
+    locked = locking.filter(pk__in=[item.pk for item, _bucket in ranked], status=WorkItemStatus.QUEUED).in_bulk()
+    served = [(locked[item.pk], bucket) for item, bucket in ranked if item.pk in locked]
+    return [item for item, _bucket in served], {item.pk: bucket for item, bucket in served}
+
+
+def _items_per_cycle(queue: Queue) -> int:
+    """B.16: the top N items per queue and cycle; records take a larger, configurable N."""
+    return settings.ROUTING_RECORD_ITEMS_PER_CYCLE if queue.kind == QueueKind.RECORD else ITEMS_PER_QUEUE
 
 
 @batched()
-def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: int = ITEMS_PER_QUEUE) -> list[Decision]:
+def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: int | None = None) -> list[Decision]:
     """Run one assignment cycle over ``queue_ids`` (all active queues when None).
+
+    Each queue contributes its top ``limit_per_queue`` waiting items (default
+    B.16's N by queue kind). Items are served queue priority first; among
+    queues of equal priority, FIFO across them, and prioritized queues by name
+    (A.11).
 
     Side effects: WorkItem status/agent/offer fields, Offer rows, AgentProfile
     used capacity and presence, QueueAgentMark, RoutingDiagnostic (one per
@@ -308,8 +344,14 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
     with transaction.atomic():
         queues = list(queues)
         items: list[WorkItem] = []
+        buckets: dict[int, str] = {}
+        rank: dict[int, int] = {}
         for queue in queues:
-            items.extend(_locked_items(queue, limit_per_queue))
+            locked, queue_buckets = _locked_items(queue, limit_per_queue or _items_per_cycle(queue))
+            items.extend(locked)
+            if queue_buckets:
+                buckets.update(queue_buckets)
+                rank.update((item.pk, position) for position, item in enumerate(locked))
         if not items:
             return []
         qids = {i.queue_id for i in items}
@@ -329,8 +371,14 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
             if item.affinity_agent_id and item.affinity_agent_id not in ctx.members[item.queue_id]:
                 ctx.members[item.queue_id].insert(0, item.affinity_agent_id)
         priority = {q.pk: q.priority for q in queues}
-        items.sort(key=lambda i: (priority[i.queue_id], 0 if i.affinity_agent_id else 1, i.priority, i.order_at, i.pk))
-        return _assign_batch(items, ctx)
+
+        def served(item: WorkItem) -> tuple:
+            if item.pk in rank:
+                return (priority[item.queue_id], item.queue.name, rank[item.pk])
+            return (priority[item.queue_id], "", 0 if item.affinity_agent_id else 1, item.priority, item.order_at, item.pk)
+
+        items.sort(key=served)
+        return _assign_batch(items, ctx, buckets)
 
 
 class _FastLanes:
@@ -390,7 +438,7 @@ class _FastLanes:
         return None, trace
 
 
-def _assign_batch(items: list[WorkItem], ctx: _Context) -> list[Decision]:
+def _assign_batch(items: list[WorkItem], ctx: _Context, buckets: dict[int, str]) -> list[Decision]:
     from crm.services import conversation_assign
 
     now = timezone.now()
@@ -435,7 +483,8 @@ def _assign_batch(items: list[WorkItem], ctx: _Context) -> list[Decision]:
         diagnostics.append(RoutingDiagnostic(
             workitem=item, stage=DiagnosticStage.ASSIGNMENT,
             summary=f"{'Assigned' if auto else 'Offered'} to agent {agent_label} by {trace.get('chosen_by', method)}",
-            detail={**trace, "agent": profile.user_id, "queue": item.queue_id},
+            detail={**trace, "agent": profile.user_id, "queue": item.queue_id}
+            | ({"bucket": buckets[item.pk]} if item.pk in buckets else {}),
         ))
         changed_items.append(item)
         decisions.append(Decision(item.pk, profile.user_id, item.queue_id, method, auto))
