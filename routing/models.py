@@ -6,7 +6,7 @@ from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeFi
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import ChannelKind
@@ -324,15 +324,17 @@ class QueueAgentMark(models.Model):
         constraints = [models.UniqueConstraint(fields=["queue", "agent"], name="routing_queueagentmark_unique")]
 
 
-class _AgentRange(Func):
-    """``[agent, agent]`` as a range: GiST compares ranges with ``=`` without the btree_gist extension."""
+class SingleIdRange(Func):
+    """``[id, id]`` of an id column: GiST compares ranges with ``=`` without the btree_gist extension."""
 
     function = "INT8RANGE"
-    template = "%(function)s(%(expressions)s, %(expressions)s, '[]')"
     output_field = BigIntegerRangeField()
 
+    def __init__(self, field: str):
+        super().__init__(F(field), F(field), Value("[]"))
 
-class _TimeRange(Func):
+
+class TimeRange(Func):
     function = "TSTZRANGE"
     output_field = DateTimeRangeField()
 
@@ -357,8 +359,8 @@ class AgentShift(models.Model):
                                    violation_error_message=_("A shift ends after it starts.")),
             ExclusionConstraint(
                 name="routing_agentshift_no_overlap",
-                expressions=[(_AgentRange("agent"), RangeOperators.EQUAL),
-                             (_TimeRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS)],
+                expressions=[(SingleIdRange("agent"), RangeOperators.EQUAL),
+                             (TimeRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS)],
                 violation_error_message=_("This agent already has a shift at that time."),
             ),
         ]
