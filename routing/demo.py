@@ -61,7 +61,8 @@ AGENTS = {
 SHIFTS = {
     # username: [(start, end, activity, assignable)] today, in the support hours' time zone
     "agent1": [("08:00", "12:00", "Work", True), ("12:00", "13:00", "Lunch", False), ("13:00", "17:00", "Work", True)],
-    "agent2": [("10:00", "14:00", "Work", True), ("14:00", "15:00", "Training", False), ("15:00", "19:00", "Work", True)],
+    "agent2": [("10:00", "14:00", "Work", True), ("14:00", "15:00", "Training", False),
+               ("15:00", "19:00", "Work", True)],
     "agent3": [("12:00", "20:00", "Work", True)],
 }
 WEEKDAYS = {day: [["08:00", "20:00"]] for day in ["mon", "tue", "wed", "thu", "fri"]} | {"sat": [["10:00", "16:00"]]}
@@ -191,5 +192,6 @@ def _shifts_seed(user, bookings: list[tuple[str, str, str, bool]], zone: ZoneInf
 
     for start, end, activity, assignable in bookings:
         AgentShift.objects.update_or_create(
-            agent=user, starts_at=at(start), defaults={"ends_at": at(end), "activity": activity, "assignable": assignable},
+            agent=user, starts_at=at(start),
+            defaults={"ends_at": at(end), "activity": activity, "assignable": assignable},
         )
