@@ -129,6 +129,14 @@ class AgentProfileAdmin(admin.ModelAdmin):
             services.presence_set(agent=obj.user, presence=obj.presence, system=True)
 
 
+@admin.register(models.AgentShift)
+class AgentShiftAdmin(admin.ModelAdmin):
+    list_display = ["agent", "activity", "starts_at", "ends_at", "assignable"]
+    list_filter = ["agent", "starts_at", "assignable"]
+    list_select_related = ["agent"]
+    date_hierarchy = "starts_at"
+
+
 class ClassificationRuleInline(admin.StackedInline):
     model = models.ClassificationRule
     extra = 0

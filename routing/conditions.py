@@ -8,6 +8,12 @@ messages), ``sentiment`` (-3..3), ``effort_minutes``, ``context.<key>``
 (pre-chat answers), ``output.<key>`` (earlier rulesets), and record fields
 ``contact.<field>``, ``account.<field>``, ``case.<field>``, following at most
 two related records (``contact.account.tier``; A.5).
+
+Agent fields (custom assignment rules, B.26): ``presence``, ``remaining_capacity``,
+``active_items``, ``skills`` (op ``exact``), ``agent.<attribute>``, ``user.<field>``,
+and two checks that take no value: ``{"field": "capacity", "op": "available"}``
+(room for the item's units) and ``{"field": "calendar", "op": "is_working"}``
+(an assignable shift covers now).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ RECORD_ROOTS = {"contact", "account", "case"}
 MAX_RELATED_LEVELS = 2
 AGENT_ROOTS = {"presence", "remaining_capacity", "active_items", "skills"}
 AGENT_RECORD_ROOTS = {"agent", "user"}
+#: Agent-only operators, each with the one field it applies to (B.26); they take no value.
+AGENT_OPERATORS = {"available": "capacity", "is_working": "calendar"}
 
 
 def _check_list(value: Any, what: str) -> list:
@@ -42,10 +50,17 @@ def _check_condition(condition: Any, *, agent: bool) -> None:
     field, op = condition.get("field"), condition.get("op")
     if not isinstance(field, str) or not field:
         raise ValidationError(_("A condition needs a field."))
-    if op not in OPERATORS:
+    if op not in OPERATORS and not (agent and op in AGENT_OPERATORS):
         raise ValidationError(_("Unknown operator %(op)r.") % {"op": op})
     parts = field.split(".")
     root = parts[0]
+    if agent and (op in AGENT_OPERATORS or field in AGENT_OPERATORS.values()):
+        if AGENT_OPERATORS.get(op) != field or condition.get("value") is not None:
+            raise ValidationError(
+                _('Write {"field": "capacity", "op": "available"} or {"field": "calendar", "op": "is_working"}, '
+                  'without a value.')
+            )
+        return
     if agent:
         if root not in AGENT_ROOTS | AGENT_RECORD_ROOTS or (root in AGENT_RECORD_ROOTS and len(parts) != 2):
             raise ValidationError(_("Unknown agent field %(f)r.") % {"f": field})
@@ -98,6 +113,11 @@ def validate_item_conditions(value: Any) -> None:
 def validate_agent_conditions(value: Any) -> None:
     for condition in _check_list(value, _("Conditions")):
         _check_condition(condition, agent=True)
+
+
+def uses_calendar(conditions: list[dict]) -> bool:
+    """Whether agent ``conditions`` ask if the agent is working (so shifts must be read)."""
+    return any(condition.get("op") == "is_working" for condition in conditions)
 
 
 def validate_skill_list(value: Any) -> None:

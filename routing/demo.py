@@ -1,11 +1,15 @@
-"""Demo routing for Northwind Electronics: work streams per channel, queues, skills, agent profiles.
+"""Demo routing for Northwind Electronics: work streams per channel, queues, skills, agent profiles, today's shifts.
 
 Idempotent: objects are looked up by name and updated, never duplicated.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from crm.choices import ChannelKind
 from routing.choices import (
@@ -21,6 +25,7 @@ from routing.choices import (
 )
 from routing.models import (
     AgentProfile,
+    AgentShift,
     AgentSkill,
     ClassificationRule,
     ClassificationRuleset,
@@ -52,6 +57,13 @@ AGENTS = {
                {"English": 8, "Laptops": 9, "Phones": 7}),
     "agent3": (4, ["General Support", "Technical Support", "Orders & Returns", "Email"],
                {"English": 7, "Spanish": 9, "TVs & Audio": 8, "Returns": 5}),
+}
+SHIFTS = {
+    # username: [(start, end, activity, assignable)] today, in the support hours' time zone
+    "agent1": [("08:00", "12:00", "Work", True), ("12:00", "13:00", "Lunch", False), ("13:00", "17:00", "Work", True)],
+    "agent2": [("10:00", "14:00", "Work", True), ("14:00", "15:00", "Training", False),
+               ("15:00", "19:00", "Work", True)],
+    "agent3": [("12:00", "20:00", "Work", True)],
 }
 WEEKDAYS = {day: [["08:00", "20:00"]] for day in ["mon", "tue", "wed", "thu", "fri"]} | {"sat": [["10:00", "16:00"]]}
 
@@ -164,7 +176,22 @@ def seed(stdout) -> None:
             queues[name].members.add(user)
         for skill_name, rating in ratings.items():
             AgentSkill.objects.update_or_create(agent=user, skill=skills[skill_name], defaults={"rating": rating})
+        _shifts_seed(user, SHIFTS.get(username, []), ZoneInfo(hours.timezone))
     stdout.write(
         f"routing: {len(streams)} work streams, {len(queues)} queues, {len(skills)} skills, "
         f"routing for {chat.name} and {len(streams) - 1} other channels"
     )
+
+
+def _shifts_seed(user, bookings: list[tuple[str, str, str, bool]], zone: ZoneInfo) -> None:
+    """Today's bookings of ``user`` (looked up by start time, so seeding twice changes nothing)."""
+    today = timezone.now().astimezone(zone).date()
+
+    def at(clock: str) -> datetime:
+        return datetime.combine(today, time.fromisoformat(clock), tzinfo=zone)
+
+    for start, end, activity, assignable in bookings:
+        AgentShift.objects.update_or_create(
+            agent=user, starts_at=at(start),
+            defaults={"ends_at": at(end), "activity": activity, "assignable": assignable},
+        )

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import ChannelKind
@@ -323,6 +325,66 @@ class QueueAgentMark(models.Model):
         constraints = [models.UniqueConstraint(fields=["queue", "agent"], name="routing_queueagentmark_unique")]
 
 
+class SingleIdRange(Func):
+    """``[id, id]`` of an id column: GiST compares ranges with ``=`` without the btree_gist extension."""
+
+    function = "INT8RANGE"
+    output_field = BigIntegerRangeField()
+
+    def __init__(self, field: str):
+        super().__init__(F(field), F(field), Value("[]"))
+
+
+class TimeRange(Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class AgentShift(models.Model):
+    """One booking in an agent's shift calendar (B.26–B.27): working time, or an activity such as
+    Lunch or Training that is not assignable. Custom assignment rules with "is working" read it;
+    the out-of-the-box methods never do. An agent's bookings never overlap (the database refuses it)."""
+
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="routing_shifts")
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    activity = models.CharField(_("activity"), max_length=50, default="Work")
+    assignable = models.BooleanField(
+        _("assignable"), default=True, help_text=_("Off for bookings such as Lunch or Training: no work is offered."),
+    )
+
+    class Meta:
+        ordering = ["agent", "starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="routing_agentshift_ends_after_start",
+                                   violation_error_message=_("A shift ends after it starts.")),
+            ExclusionConstraint(
+                name="routing_agentshift_no_overlap",
+                expressions=[(SingleIdRange("agent"), RangeOperators.EQUAL),
+                             (TimeRange("starts_at", "ends_at", RangeBoundary()), RangeOperators.OVERLAPS)],
+                violation_error_message=_("This agent already has a shift at that time."),
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "starts_at"], name="routing_shift_agent_start")]
+
+    def __str__(self) -> str:
+        return f"{self.agent} · {self.activity} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
+
+    def clean(self) -> None:
+        if self.starts_at is None or self.ends_at is None:
+            return
+        if self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": _("A shift ends after it starts.")})
+        if self.agent_id is None:
+            return
+        overlap = (
+            AgentShift.objects.filter(agent_id=self.agent_id, starts_at__lt=self.ends_at, ends_at__gt=self.starts_at)
+            .exclude(pk=self.pk).order_by("starts_at").first()
+        )
+        if overlap is not None:
+            raise ValidationError({"starts_at": _("This overlaps the agent's shift %(shift)s.") % {"shift": overlap}})
+
+
 class ClassificationRuleset(models.Model):
     """An ordered ruleset of a work stream; its first matching rule applies its outputs."""
 
@@ -461,7 +523,9 @@ class AssignmentRule(models.Model):
     """A custom-method rule of a queue: agents meeting ``conditions``, ordered by ``order_by``.
 
     Conditions are over the agent: ``presence``, ``remaining_capacity``,
-    ``skills`` (op ``exact``), ``agent.<attribute>`` or ``user.<field>``.
+    ``skills`` (op ``exact``), ``agent.<attribute>`` or ``user.<field>``, and the
+    checks ``capacity available`` and ``calendar is_working`` (see ``routing.conditions``).
+    Unit capacity is enforced only by ``capacity available`` (B.23).
     """
 
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="assignment_rules")

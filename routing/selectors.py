@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contactcenter.permissions import is_staff_member, is_supervisor
 from routing.choices import ParticipantRole, WorkItemStatus
-from routing.models import AgentProfile, Participant, Presence, Queue, RoutingDiagnostic, WorkItem
+from routing.models import AgentProfile, AgentShift, Participant, Presence, Queue, RoutingDiagnostic, WorkItem
 
 
 def workitems_visible_to(user) -> QuerySet[WorkItem]:
@@ -85,6 +85,16 @@ def agent_profiles_visible_to(user) -> QuerySet[AgentProfile]:
     if not is_staff_member(user):
         return qs.none()
     return qs.filter(user=user)
+
+
+def shifts_visible_to(user) -> QuerySet[AgentShift]:
+    """Supervisors see every agent's shift calendar; an agent sees their own."""
+    qs = AgentShift.objects.select_related("agent")
+    if is_supervisor(user):
+        return qs
+    if not is_staff_member(user):
+        return qs.none()
+    return qs.filter(agent=user)
 
 
 def agent_status_for(*, user) -> dict:

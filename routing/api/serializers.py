@@ -111,6 +111,12 @@ class AgentProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AgentShiftSerializer(CleanModelSerializer):
+    class Meta:
+        model = models.AgentShift
+        fields = ["id", "agent", "starts_at", "ends_at", "activity", "assignable"]
+
+
 class PresenceInputSerializer(serializers.Serializer):
     presence = serializers.CharField(max_length=50, help_text="A presence id, name, or base value (available, busy...).")
 

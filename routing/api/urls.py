@@ -17,6 +17,7 @@ router.register("route-rules", views.RouteRuleViewSet, basename="routing-route-r
 router.register("overflow-rules", views.OverflowRuleViewSet, basename="routing-overflow-rule")
 router.register("assignment-rules", views.AssignmentRuleViewSet, basename="routing-assignment-rule")
 router.register("prioritization-rules", views.PrioritizationRuleViewSet, basename="routing-prioritization-rule")
+router.register("shifts", views.AgentShiftViewSet, basename="routing-shift")
 router.register("agents", views.AgentProfileViewSet, basename="routing-agent")
 router.register("work-items", views.WorkItemViewSet, basename="routing-work-item")
 

@@ -152,6 +152,16 @@ class PrioritizationRuleViewSet(ConfigViewSet):
     filterset_fields = ["queue"]
 
 
+class AgentShiftViewSet(ConfigViewSet):
+    """Shift calendars (B.26–B.27): supervisors write; an agent reads their own."""
+
+    serializer_class = s.AgentShiftSerializer
+    filterset_fields = {"agent": ["exact"], "assignable": ["exact"], "starts_at": ["gte", "lt"]}
+
+    def get_queryset(self):
+        return selectors.shifts_visible_to(self.request.user).order_by("agent_id", "starts_at")
+
+
 class AgentProfileViewSet(viewsets.ReadOnlyModelViewSet):
     """Agents read their own profile; supervisors everyone's. Presence and capacity change via actions."""
 

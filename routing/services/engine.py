@@ -44,6 +44,7 @@ from routing.choices import (
 from routing.models import (
     AgentCapacity,
     AgentProfile,
+    AgentShift,
     AgentSkill,
     AssignmentRule,
     CapacityProfile,
@@ -54,7 +55,7 @@ from routing.models import (
     Skill,
     WorkItem,
 )
-from routing.services.presence import REACHABLE_PRESENCES, capacity_take, presence_follow_load
+from routing.services.presence import REACHABLE_PRESENCES, capacity_excess, capacity_take, presence_follow_load
 from routing.services.prioritization import WINDOW as PRIORITIZATION_WINDOW
 from routing.services.prioritization import prioritization_rules, prioritized
 
@@ -79,6 +80,7 @@ class Candidate:
     skills: dict[int, int]
     mark: datetime | None
     declines: int = 0
+    shift: AgentShift | None = None  # the booking covering now, when the batch asks "is working"
 
     @property
     def agent_id(self) -> int:
@@ -101,7 +103,8 @@ def memberships_of(queue_ids: Iterable[int]) -> list[tuple[int, int]]:
 
 
 class _Context:
-    """What one cycle (or one explanation) knows: skills scales, capacity-profile usage, marks."""
+    """What one cycle (or one explanation) knows: skills scales, capacity-profile usage, marks,
+    custom rules and, when a rule asks "is working", the shift covering now of each agent."""
 
     def __init__(self, profiles: list[AgentProfile], queue_ids: Iterable[int], items: list[WorkItem],
                  memberships: list[tuple[int, int]] | None = None):
@@ -139,8 +142,17 @@ class _Context:
                 ]
         self.rules: dict[int, list[AssignmentRule]] = defaultdict(list)
         if custom:
-            for rule in AssignmentRule.objects.filter(queue_id__in=queue_ids).order_by("order", "id"):
+            custom_queue_ids = {i.queue_id for i in items if i.queue.assignment_method == AssignmentMethod.CUSTOM}
+            for rule in AssignmentRule.objects.filter(queue_id__in=custom_queue_ids).order_by("order", "id"):
                 self.rules[rule.queue_id].append(rule)
+        self.shifts: dict[int, AgentShift] = {}
+        if any(conditions.uses_calendar(rule.conditions) for rules in self.rules.values() for rule in rules):
+            now = timezone.now()
+            self.shifts = {
+                shift.agent_id: shift for shift in AgentShift.objects.filter(
+                    agent_id__in=self.profiles, starts_at__lte=now, ends_at__gt=now
+                )
+            }
 
     def profile_room(self, agent_id: int, profile_ids: list[int]) -> bool:
         for profile_id in profile_ids:
@@ -156,7 +168,8 @@ class _Context:
             profile = self.profiles.get(agent_id)
             if profile is not None:
                 found.append(Candidate(profile, position, self.skills.get(agent_id, {}),
-                                       self.marks.get((item.queue_id, agent_id)), declines.get(str(agent_id), 0)))
+                                       self.marks.get((item.queue_id, agent_id)), declines.get(str(agent_id), 0),
+                                       self.shifts.get(agent_id)))
         return found
 
     def normalized(self, skill_id: int, rating: int) -> float:
@@ -215,21 +228,70 @@ def _agent_facts(cand: Candidate, item: WorkItem) -> dict:
     }
 
 
-def _custom_rule_holds(rule: AssignmentRule, cand: Candidate, item: WorkItem) -> bool:
-    facts = _agent_facts(cand, item)
+def _custom_rule_miss(rule: AssignmentRule, cand: Candidate, item: WorkItem) -> str | None:
+    """Why ``cand`` does not meet ``rule`` for ``item`` (a rejection reason), or None when it does."""
+    facts = None
     for condition in rule.conditions:
-        if condition["field"] == "skills":
-            required = condition.get("value") or item.required_skills
-            if skill_category(required, cand.skills)[0] == 2:
-                return False
-            continue
-        if not conditions.compare(conditions.resolve(facts, condition["field"]), condition["op"], condition.get("value")):
-            return False
-    return True
+        field, op, value = condition["field"], condition["op"], condition.get("value")
+        if field == "skills":
+            if skill_category(value or item.required_skills, cand.skills)[0] == 2:
+                return "missing required skills"
+        elif op == "available":
+            if cand.remaining < item.capacity_units:
+                return f"capacity {cand.remaining} < {item.capacity_units}"
+        elif op == "is_working":
+            if cand.shift is None:
+                return "no shift"
+            if not cand.shift.assignable:
+                return f"not working ({cand.shift.activity})"
+        else:
+            facts = facts or _agent_facts(cand, item)
+            if not conditions.compare(conditions.resolve(facts, field), op, value):
+                return f"{field} not {op} {value!r}"
+    return None
+
+
+def _choose_by_rules(item: WorkItem, ctx: _Context, pool: list[Candidate], trace: dict) -> Candidate | None:
+    """B.25: the first rule that some agent of ``pool`` meets picks its top agent by the rule's order.
+
+    Agents no rule up to that one accepted are added to ``trace["rejected"]`` with the
+    rules' reasons ("no shift", "not working (Lunch)"). When the pick has no unit capacity
+    left (no rule asked for it, B.23), ``trace`` says how many units are booked as forced.
+    """
+    misses: dict[int, list[str]] = {}
+    chosen, accepted = None, set()
+    trace["chosen_by"] = "no custom rule returned an agent"
+    for rule in ctx.rules.get(item.queue_id, []):
+        matching = []
+        for cand in pool:
+            miss = _custom_rule_miss(rule, cand, item)
+            if miss is None:
+                matching.append(cand)
+            elif miss not in misses.setdefault(cand.agent_id, []):
+                misses[cand.agent_id].append(miss)
+        if matching:
+            chosen = min(matching, key=lambda c: _order_key(rule.order_by, c, item, ctx))
+            accepted = {c.agent_id for c in matching}
+            trace["chosen_by"] = f"rule {rule.name} ordered by {rule.order_by}"
+            break
+    for agent_id, reasons in misses.items():
+        if agent_id not in accepted and len(trace["rejected"]) < REJECTIONS_KEPT:
+            trace["rejected"].append({"agent": agent_id, "reasons": reasons})
+    excess = capacity_excess(chosen.profile, item.capacity_units) if chosen is not None else 0
+    if excess:
+        trace["forced_units"] = excess
+        trace["chosen_by"] += f", {excess} unit(s) over capacity booked as forced"
+    return chosen
 
 
 def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | None, dict]:
-    """The agent ``item`` should go to, and a trace of who was eligible and why others were not."""
+    """The agent ``item`` should go to, and a trace of who was eligible and why others were not.
+
+    A custom queue (B.23) applies neither the work stream's presences and skill
+    matching nor unit capacity; its rules ask for them. The capacity-profile check
+    still applies, and an agent who is not signed in (Offline, Inactive) is never
+    offered work: an offer needs someone to receive it, whatever a rule says.
+    """
     stream = item.work_stream
     allowed = set(stream.effective_presences())
     eligible: list[Candidate] = []
@@ -241,9 +303,12 @@ def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | N
         if cand.declines >= stream.max_offers_per_agent:
             reasons.append(f"declined {cand.declines}×")
         if not is_affinity:
-            if method != AssignmentMethod.CUSTOM and cand.profile.presence.base not in allowed:
+            if method == AssignmentMethod.CUSTOM:
+                if cand.profile.presence.base not in REACHABLE_PRESENCES:
+                    reasons.append(f"not signed in ({cand.profile.presence.base})")
+            elif cand.profile.presence.base not in allowed:
                 reasons.append(f"presence {cand.profile.presence.base}")
-            if cand.remaining < item.capacity_units:
+            if method != AssignmentMethod.CUSTOM and cand.remaining < item.capacity_units:
                 reasons.append(f"capacity {cand.remaining} < {item.capacity_units}")
             if item.capacity_profiles and not ctx.profile_room(cand.agent_id, item.capacity_profiles):
                 reasons.append("capacity profile full")
@@ -267,13 +332,7 @@ def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | N
     fresh = [c for c in eligible if c.declines == 0]
     pool = fresh or eligible
     if method == AssignmentMethod.CUSTOM:
-        for rule in ctx.rules.get(item.queue_id, []):
-            matching = [c for c in pool if _custom_rule_holds(rule, c, item)]
-            if matching:
-                trace["chosen_by"] = f"rule {rule.name} ordered by {rule.order_by}"
-                return min(matching, key=lambda c: _order_key(rule.order_by, c, item, ctx)), trace
-        trace["chosen_by"] = "no custom rule returned an agent"
-        return None, trace
+        return _choose_by_rules(item, ctx, pool, trace), trace
     order_by = METHOD_ORDER.get(method, OrderBy.REMAINING_CAPACITY)
     if item.skill_match == SkillMatch.CLOSEST and item.required_skills:
         def key(c):
@@ -358,11 +417,15 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
         memberships = memberships_of(qids)
         member_ids = {user_id for _queue_id, user_id in memberships}
         affinity_ids = {i.affinity_agent_id for i in items if i.affinity_agent_id}
+        custom_qids = {i.queue_id for i in items if i.queue.assignment_method == AssignmentMethod.CUSTOM}
+        # B.23: a custom queue's rules decide about unit capacity, so its full members are candidates too;
+        # Offline agents never are (see ``choose``).
+        uncapped_ids = affinity_ids | {user_id for queue_id, user_id in memberships if queue_id in custom_qids}
         profiles = list(
             AgentProfile.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("presence", "user")
             .filter(user_id__in=member_ids | affinity_ids, presence__base__in=REACHABLE_PRESENCES)
-            .filter(Q(used_units__lt=F("capacity_units")) | Q(user_id__in=affinity_ids))
+            .filter(Q(used_units__lt=F("capacity_units")) | Q(user_id__in=uncapped_ids))
         )
         if not profiles:
             return []
@@ -457,7 +520,7 @@ def _assign_batch(items: list[WorkItem], ctx: _Context, buckets: dict[int, str])
             profile = cand.profile if cand is not None else None
         if profile is None:
             continue
-        allow_exceed = profile.user_id == item.affinity_agent_id
+        allow_exceed = profile.user_id == item.affinity_agent_id or method == AssignmentMethod.CUSTOM
         if not allow_exceed and profile.used_units + item.capacity_units > profile.capacity_units:
             continue
         item.agent_id = profile.user_id

@@ -119,6 +119,11 @@ def presence_follow_load(profile: AgentProfile) -> bool:
     return True
 
 
+def capacity_excess(profile: AgentProfile, units: int) -> int:
+    """The units that booking ``units`` more would put above capacity and what is already forced."""
+    return max(0, profile.used_units + units - profile.capacity_units - profile.forced_units)
+
+
 def capacity_take(profile: AgentProfile, item: WorkItem, *, allow_exceed: bool, now=None) -> None:
     """Book ``item``'s units (and one unit of each capacity profile) on a locked profile, in memory.
 
@@ -126,9 +131,8 @@ def capacity_take(profile: AgentProfile, item: WorkItem, *, allow_exceed: bool, 
     recorded as forced units, which the database check allows; otherwise the
     caller has checked there is room, and the check refuses any mistake.
     """
-    new_used = profile.used_units + item.capacity_units
-    excess = max(0, new_used - profile.capacity_units - profile.forced_units) if allow_exceed else 0
-    profile.used_units = new_used
+    excess = capacity_excess(profile, item.capacity_units) if allow_exceed else 0
+    profile.used_units += item.capacity_units
     profile.forced_units += excess
     profile.active_items += 1
     profile.last_assigned_at = now or timezone.now()

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 
 def custom_queue(name, *, members, priority=10):
     queue = f.queue(name, members=members, priority=priority, assignment_method=AssignmentMethod.CUSTOM)
-    AssignmentRule.objects.create(queue=queue, name="Anyone", order_by=OrderBy.ROUND_ROBIN)
+    AssignmentRule.objects.create(queue=queue, name="Anyone with room", order_by=OrderBy.ROUND_ROBIN,
+                                  conditions=[{"field": "capacity", "op": "available"}])
     return queue
 
 
