@@ -39,10 +39,15 @@ class PrioritizationRuleInline(admin.TabularInline):
 
 @admin.register(models.Queue)
 class QueueAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "priority", "assignment_method", "operating_hours", "is_active"]
+    list_display = ["name", "kind", "priority", "assignment_method", "operating_hours", "is_active", "is_default"]
     list_filter = ["kind", "assignment_method", "is_active"]
     filter_horizontal = ["members"]
     inlines = [OverflowRuleInline, PrioritizationRuleInline, AssignmentRuleInline]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(models.Skill)

@@ -91,6 +91,8 @@ class Queue(models.Model):
     """A queue of work waiting for agents; its members are the agents who may take it.
 
     Members are served in membership order (the join row's id) by round robin.
+    Each queue kind has one system default queue (A.2), the fallback of a work
+    stream created without one; it cannot be deleted.
     """
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -100,8 +102,8 @@ class Queue(models.Model):
     )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="queues")
     assignment_method = models.CharField(
-        _("assignment method"), max_length=24, choices=AssignmentMethod.choices,
-        default=AssignmentMethod.HIGHEST_CAPACITY,
+        _("assignment method"), max_length=24, choices=AssignmentMethod.choices, blank=True,
+        help_text=_("Left blank: least active for voice queues, highest capacity for the others."),
     )
     operating_hours = models.ForeignKey(
         OperatingHours, on_delete=models.SET_NULL, null=True, blank=True, related_name="queues",
@@ -110,13 +112,29 @@ class Queue(models.Model):
     service_level_seconds = models.PositiveIntegerField(_("service-level threshold (s)"), default=60)
     short_abandon_seconds = models.PositiveIntegerField(_("short-abandon threshold (s)"), default=10)
     is_active = models.BooleanField(_("active"), default=True)
+    is_default = models.BooleanField(_("system default queue"), default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["priority", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=Q(is_default=True), name="routing_one_default_queue_per_kind"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def default_for(cls, kind: str) -> Queue:
+        return cls.objects.get(kind=kind, is_default=True)
+
+    def save(self, *args, **kwargs):
+        if not self.assignment_method:
+            # B.22: least active is the default method of new voice queues.
+            self.assignment_method = (
+                AssignmentMethod.LEAST_ACTIVE if self.kind == QueueKind.VOICE else AssignmentMethod.HIGHEST_CAPACITY
+            )
+        super().save(*args, **kwargs)
 
 
 class Skill(models.Model):
@@ -188,6 +206,12 @@ class CapacityProfile(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.pk:
+            before = CapacityProfile.objects.filter(pk=self.pk).values_list("reset", flat=True).first()
+            if before and before != self.reset:
+                raise ValidationError({"reset": _("The reset frequency cannot be changed after creation.")})
+
 
 class WorkStream(models.Model):
     """How a channel's work is distributed: mode, presences, skills, capacity, wrap-up, affinity, fallback."""
@@ -223,7 +247,10 @@ class WorkStream(models.Model):
     )
     missed_offer_sets_inactive = models.BooleanField(_("missed offer sets Inactive"), default=False)
     waiting_timeout_minutes = models.PositiveIntegerField(_("waiting auto-close (min)"), default=60 * 24)
-    fallback_queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="fallback_for")
+    fallback_queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, related_name="fallback_for", blank=True,
+        help_text=_("Left blank: the system default queue of the work stream's type."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -250,10 +277,17 @@ class WorkStream(models.Model):
             errors["missed_offer_sets_inactive"] = _("Not allowed while Away is an allowed presence.")
         if self.wrap_up_mode == WrapUpMode.CUSTOM and not 30 <= self.wrap_up_seconds <= 3600:
             errors["wrap_up_seconds"] = _("A custom wrap-up block lasts 30 s to 60 min.")
-        if self.fallback_queue_id and self.fallback_queue.kind != self.kind:
+        if self.fallback_queue_id is None:
+            self.fallback_queue = Queue.default_for(self.kind)
+        elif self.fallback_queue.kind != self.kind:
             errors["fallback_queue"] = _("The queue type must match the work stream type.")
         if errors:
             raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if self.fallback_queue_id is None:
+            self.fallback_queue = Queue.default_for(self.kind)  # A.2
+        super().save(*args, **kwargs)
 
 
 class AgentProfile(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -34,6 +35,11 @@ def _flatten(detail) -> dict:
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return error_response(code=exc.code, message=exc.message, status_code=exc.status)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return error_response(
+            code="in_use", message="It cannot be deleted while other records use it.",
+            status_code=status.HTTP_409_CONFLICT,
+        )
     if isinstance(exc, IntegrityError):
         # A constraint the serializer could not pre-check lost a race (two
         # requests adding the same identity at once): the data changed under us.

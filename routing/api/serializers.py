@@ -45,9 +45,9 @@ class QueueSerializer(CleanModelSerializer):
         model = models.Queue
         fields = [
             "id", "name", "kind", "priority", "members", "assignment_method", "operating_hours",
-            "service_level_seconds", "short_abandon_seconds", "is_active", "created_at",
+            "service_level_seconds", "short_abandon_seconds", "is_active", "is_default", "created_at",
         ]
-        read_only_fields = ["members", "created_at"]
+        read_only_fields = ["members", "is_default", "created_at"]
 
 
 class MembershipSerializer(serializers.Serializer):
@@ -77,11 +77,6 @@ class CapacityProfileSerializer(CleanModelSerializer):
     class Meta:
         model = models.CapacityProfile
         fields = ["id", "name", "default_limit", "reset"]
-
-    def validate_reset(self, value):
-        if self.instance is not None and value != self.instance.reset:
-            raise serializers.ValidationError("The reset frequency cannot be changed after creation.")
-        return value
 
 
 class WorkStreamSerializer(CleanModelSerializer):

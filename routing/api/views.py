@@ -43,6 +43,11 @@ class QueueViewSet(ConfigViewSet):
     serializer_class = s.QueueSerializer
     filterset_fields = ["kind", "is_active"]
 
+    def perform_destroy(self, instance):
+        if instance.is_default:
+            raise NotPermitted("A system default queue cannot be deleted.")
+        instance.delete()
+
     @extend_schema(request=s.MembershipSerializer, responses=s.QueueSerializer)
     @action(detail=True, methods=["post"], url_path="members/add")
     def add_member(self, request, pk=None):
