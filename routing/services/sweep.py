@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from crm.choices import ChannelKind, ConversationStatus
 from crm.models import Conversation
+from crm.services import conversation_route
 from routing.choices import BasePresence, DiagnosticStage, OverflowAction, WorkItemStatus
-from routing.models import AgentProfile, WorkItem
-from routing.services.classification import overflow_due_in_queue
+from routing.models import AgentProfile, OverflowRule, WorkItem
+from routing.services.classification import overflow_due_in_queue, overflow_pairs_owner
 from routing.services.engine import assignment_run, queue_stats_publish
 from routing.services.presence import capacity_release, presence_set
 from routing.services.workitems import (
@@ -38,6 +39,8 @@ AUTO_CLOSE_MINUTES = {
 }
 VOICE_ACTIVE_TO_WRAP_UP_MINUTES = 120
 HEARTBEAT_TIMEOUT_SECONDS = 60
+#: E.62: in-queue overflow is carried out in batches of this many items, lowest-wait queues first.
+OVERFLOW_BATCH_SIZE = 20
 
 
 @dataclass
@@ -46,6 +49,7 @@ class SweepReport:
     wrap_ups_released: int = 0
     reconciled: int = 0
     overflowed: int = 0
+    overflow_batches: int = 0
     auto_closed: int = 0
     went_offline: int = 0
     assigned: int = 0
@@ -59,8 +63,8 @@ def _family(channel_kind: str) -> str:
 
 
 def routing_sweep(*, now=None) -> SweepReport:
-    """Offer timeouts, wrap-up releases, closed-elsewhere reconciliation, in-queue overflow,
-    auto-close timers, then an assignment cycle over every queue. Idempotent: safe to run
+    """Offer timeouts, wrap-up releases, closed-elsewhere reconciliation, in-queue overflow
+    (in batches, lowest-wait queues first), auto-close timers, then an assignment cycle over every queue. Idempotent: safe to run
     from several workers at once (each step locks rows and re-checks state)."""
     now = now or timezone.now()
     report = SweepReport()
@@ -86,28 +90,45 @@ def routing_sweep(*, now=None) -> SweepReport:
     ).select_related("conversation")[:BATCH]:
         if workitem_complete(conversation=item.conversation, reason="closed") is not None:
             report.reconciled += 1
-    for item, rule in overflow_due_in_queue(now=now):
-        with transaction.atomic():
-            locked = WorkItem.objects.select_for_update(skip_locked=True).select_related("conversation").filter(
-                pk=item.pk, status=WorkItemStatus.QUEUED
-            ).first()
-            if locked is None or (locked.outcome and rule.action != OverflowAction.TRANSFER_QUEUE):
-                continue
-            note = _apply_overflow_action(locked, rule, "waiting too long")
-            locked.save()
-            _diagnose(locked, DiagnosticStage.OVERFLOW, f"Waited over {rule.threshold} s: {note}", rule=rule.pk)
-            if locked.status == WorkItemStatus.ABANDONED:
-                _end_conversation(locked.conversation, rule.message, reason="in-queue overflow")
-            elif rule.action == OverflowAction.TRANSFER_QUEUE:
-                from crm.services import conversation_route
-
-                conversation_route(conversation=locked.conversation, queue_id=locked.queue_id)
-        report.overflowed += 1
+    due = overflow_due_in_queue(now=now)
+    for start in range(0, len(due), OVERFLOW_BATCH_SIZE):
+        report.overflowed += _overflow_batch(due[start:start + OVERFLOW_BATCH_SIZE])
+        report.overflow_batches += 1
     report.auto_closed = _auto_close(now)
     report.went_offline = _heartbeats_missed(now)
     report.assigned = len(assignment_run())
     queue_stats_publish()
     return report
+
+
+def _overflow_batch(due: list[tuple[WorkItem, OverflowRule]]) -> int:
+    """Carry out one batch of in-queue overflow (E.61, E.62) in one transaction; returns how many items moved.
+
+    Items another worker holds, or that left the queue meanwhile, are skipped.
+    Side effects: WorkItem queue/status/outcome, an OVERFLOW RoutingDiagnostic
+    each (with whose pairs fired), the conversation re-routed or ended.
+    """
+    done = 0
+    with transaction.atomic():
+        locked = WorkItem.objects.select_for_update(skip_locked=True).select_related("conversation").in_bulk(
+            [item.pk for item, _rule in due]
+        )
+        for item, rule in due:
+            item = locked.get(item.pk)
+            if item is None or item.status != WorkItemStatus.QUEUED:
+                continue
+            if item.outcome and rule.action != OverflowAction.TRANSFER_QUEUE:
+                continue
+            note = _apply_overflow_action(item, rule, "waiting too long")
+            item.save()
+            _diagnose(item, DiagnosticStage.OVERFLOW, f"Waited over {rule.threshold} s: {note}", rule=rule.pk,
+                      overflow_pairs=overflow_pairs_owner(rule))
+            if item.status == WorkItemStatus.ABANDONED:
+                _end_conversation(item.conversation, rule.message, reason="in-queue overflow")
+            elif rule.action == OverflowAction.TRANSFER_QUEUE:
+                conversation_route(conversation=item.conversation, queue_id=item.queue_id)
+            done += 1
+    return done
 
 
 def _heartbeats_missed(now) -> int:
