@@ -436,7 +436,8 @@ class OverflowRule(models.Model):
         ordering = ["queue", "route_rule", "stage", "order", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(queue__isnull=False, route_rule__isnull=True) | Q(queue__isnull=True, route_rule__isnull=False),
+                condition=Q(queue__isnull=False, route_rule__isnull=True)
+                | Q(queue__isnull=True, route_rule__isnull=False),
                 name="routing_overflowrule_one_owner",
                 violation_error_message=_("An overflow pair belongs to either a queue or a route rule."),
             ),

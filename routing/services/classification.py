@@ -193,9 +193,12 @@ def overflow_pre_check(
     queue's pre-queue pairs with its own when it has some (E.59).
     """
     now = now or timezone.now()
-    rules = getattr(route_rule, "pre_queue_pairs", None) or cached(("pre_queue_overflow", queue.pk), lambda: _pre_queue_order(
-        OverflowRule.objects.filter(queue=queue, stage=OverflowStage.PRE_QUEUE).select_related("target_queue")
-    ))
+    rules = getattr(route_rule, "pre_queue_pairs", None) or cached(
+        ("pre_queue_overflow", queue.pk),
+        lambda: _pre_queue_order(
+            OverflowRule.objects.filter(queue=queue, stage=OverflowStage.PRE_QUEUE).select_related("target_queue")
+        ),
+    )
     for rule in rules:
         if rule.condition == OverflowCondition.OUT_OF_HOURS:
             if not is_open(queue.operating_hours, now):
