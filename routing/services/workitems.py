@@ -123,11 +123,14 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
 
     Side effects: WorkItem, RoutingDiagnostic rows; the conversation routed to
     the queue (``crm.services.conversation_route``) or, on an overflow "end",
-    closed with the rule's message; whatever ``assignment_run`` does.
+    closed with the rule's message; its ``needs_routing`` flag cleared once it
+    has a work item (``crm.services.conversation_routing_clear``); whatever
+    ``assignment_run`` does.
     Raises NoWorkStream, ConversationClosed.
     """
     existing = workitem_open_for(conversation)
     if existing is not None:
+        crm_services.conversation_routing_clear(conversation=conversation)
         return _enqueue_existing(existing, conversation=conversation)
     conversation = Conversation.objects.select_related("contact__account", "case").get(pk=conversation.pk)
     if conversation.status == ConversationStatus.CLOSED:
@@ -145,6 +148,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
         Conversation.objects.select_for_update().get(pk=conversation.pk)
         existing = workitem_open_for(conversation)
         if existing is not None:
+            crm_services.conversation_routing_clear(conversation=conversation)
             return existing
         item = WorkItem(
             conversation=conversation,
@@ -177,6 +181,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
         if choice.overflow is not None:
             overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)
         item.save()
+        crm_services.conversation_routing_clear(conversation=conversation)
         trace = [
             RoutingDiagnostic(
                 workitem=item, stage=DiagnosticStage.CLASSIFICATION,
