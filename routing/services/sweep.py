@@ -136,7 +136,8 @@ def _routing_retry(now, report: SweepReport) -> None:
         try:
             conversation_enqueue(conversation=conversation, context=conversation.context)
         except NoWorkStream:
-            report.awaiting_work_stream += 1  # its work stream went away since the check above
+            # A work stream created seconds ago is not in this process's configuration cache yet.
+            report.awaiting_work_stream += 1
         except ConversationClosed:
             continue
         else:
