@@ -171,6 +171,10 @@ class Conversation(models.Model):
     )
     wrap_up_notes = models.TextField(_("wrap-up notes"), blank=True)
     wrapped_up_at = models.DateTimeField(null=True, blank=True)
+    needs_routing = models.BooleanField(
+        _("waiting to be routed"), default=False, editable=False,
+        help_text=_("A customer message needs a person and routing has no work item for it yet."),
+    )
 
     class Meta:
         ordering = ["-last_message_at", "-id"]
@@ -185,6 +189,10 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["assigned_agent", "status"]),
             models.Index(fields=["queue", "status"]),
+            # The routing sweep's retry scan: only conversations still waiting to be routed.
+            models.Index(
+                fields=["last_customer_message_at"], condition=Q(needs_routing=True), name="crm_conv_needs_routing",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -161,17 +161,22 @@ def message_ingest(
     context: dict[str, Any] | None = None,
     subject: str = "",
     metadata: dict[str, Any] | None = None,
+    needs_routing: bool = False,
 ) -> IngestResult:
     """Store one inbound customer message.
 
     In one transaction: resolve or create the contact by identity, find the
     live conversation of that identity or open one, store the message and
-    append to the timeline. A repeated ``provider_message_id`` returns the
-    stored message and changes nothing.
+    append to the timeline. ``needs_routing`` (the message needs a person)
+    flags the conversation until routing has a work item for it
+    (``conversation_routing_clear``), so a hand-off lost after commit is
+    retried. A repeated ``provider_message_id`` returns the stored message
+    and changes nothing.
 
     Side effects: rows in Contact/ContactIdentity (new customers), Conversation
-    (new thread), Message, TimelineEvent; after commit ``message.created`` (and
-    ``conversation.created`` for a new thread) to the conversation's groups.
+    (new thread; ``needs_routing`` set when asked), Message, TimelineEvent;
+    after commit ``message.created`` (and ``conversation.created`` for a new
+    thread) to the conversation's groups.
     Locks: the identity advisory lock, then the message order lock.
     """
     address = identity_normalize(channel_kind=channel_kind, address=address)
@@ -217,6 +222,7 @@ def message_ingest(
             conversation.context = {**conversation.context, **context}
         conversation.last_customer_message_at = now
         conversation.last_message_at = now
+        conversation.needs_routing = conversation.needs_routing or needs_routing
         conversation.save()
 
         message = _message_create(
@@ -941,6 +947,14 @@ def conversation_route(*, conversation: Conversation, queue_id: int | None) -> C
                 targets.append(groups.agent(previous_agent_id))
             publish(events.conversation_status_changed(conversation, previous=previous), groups=targets)
     return conversation
+
+
+def conversation_routing_clear(*, conversation: Conversation) -> None:
+    """Routing has a work item for the conversation: it no longer waits to be routed.
+
+    Side effects: Conversation ``needs_routing`` cleared (no write when it was not set).
+    """
+    Conversation.objects.filter(pk=conversation.pk, needs_routing=True).update(needs_routing=False)
 
 
 def conversation_assign(*, conversation: Conversation, agent, queue_id: int | None = None) -> Conversation:

@@ -24,7 +24,19 @@ class OperatingHoursAdmin(admin.ModelAdmin):
 class OverflowRuleInline(admin.TabularInline):
     model = models.OverflowRule
     fk_name = "queue"
+    exclude = ["route_rule"]
     extra = 0
+
+
+class RouteRuleOverflowInline(admin.TabularInline):
+    """E.59: a route rule's own overflow pairs, replacing its queue's pairs of the same stage."""
+
+    model = models.OverflowRule
+    fk_name = "route_rule"
+    exclude = ["queue"]
+    extra = 0
+    verbose_name = _("rule-specific overflow pair")
+    verbose_name_plural = _("rule-specific overflow pairs")
 
 
 class AssignmentRuleInline(admin.TabularInline):
@@ -156,11 +168,13 @@ class ClassificationRulesetAdmin(admin.ModelAdmin):
 @admin.register(models.RouteRule)
 class RouteRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "work_stream", "order", "queue"]
+    inlines = [RouteRuleOverflowInline]
 
 
 @admin.register(models.OverflowRule)
 class OverflowRuleAdmin(admin.ModelAdmin):
-    list_display = ["queue", "stage", "condition", "threshold", "action", "target_queue"]
+    list_display = ["queue", "route_rule", "stage", "condition", "threshold", "action", "target_queue"]
+    list_filter = ["stage"]
 
 
 @admin.register(models.AssignmentRule)

@@ -505,9 +505,22 @@ class RouteRule(models.Model):
 
 
 class OverflowRule(models.Model):
-    """A condition → action pair of a queue, checked before queueing (once) or while queued."""
+    """A condition → action pair, checked before queueing (once) or while queued.
 
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="overflow_rules")
+    It belongs to exactly one owner: a queue (its pairs for every item routed
+    there) or a route rule (E.59, rule-specific overflow): a route rule's pairs
+    of a stage replace the queue's pairs of that stage for the items the rule
+    routes, in whichever of its queues they land, while they stay there.
+    """
+
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, null=True, blank=True, related_name="overflow_rules",
+        help_text=_("Queue-level pair; empty for a route rule's own pair."),
+    )
+    route_rule = models.ForeignKey(
+        RouteRule, on_delete=models.CASCADE, null=True, blank=True, related_name="overflow_rules",
+        help_text=_("Rule-specific pair: replaces the queue's pairs of this stage for items this rule routes."),
+    )
     stage = models.CharField(_("stage"), max_length=16, choices=OverflowStage.choices, default=OverflowStage.PRE_QUEUE)
     condition = models.CharField(_("condition"), max_length=16, choices=OverflowCondition.choices)
     threshold = models.PositiveIntegerField(_("threshold"), null=True, blank=True)
@@ -517,14 +530,33 @@ class OverflowRule(models.Model):
     order = models.PositiveIntegerField(_("order"), default=0)
 
     class Meta:
-        ordering = ["queue", "stage", "order", "id"]
+        ordering = ["queue", "route_rule", "stage", "order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(queue__isnull=False, route_rule__isnull=True)
+                | Q(queue__isnull=True, route_rule__isnull=False),
+                name="routing_overflowrule_one_owner",
+                violation_error_message=_("An overflow pair belongs to either a queue or a route rule."),
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.queue}: {self.get_condition_display()} → {self.get_action_display()}"
+        return f"{self.queue or self.route_rule}: {self.get_condition_display()} → {self.get_action_display()}"
+
+    def _owner_kind(self) -> str:
+        """The queue type the pair is checked against: its queue's, or its route rule's work stream's."""
+        if self.queue is not None:
+            return self.queue.kind
+        if self.route_rule is not None and self.route_rule.work_stream_id:
+            return self.route_rule.work_stream.kind
+        return QueueKind.MESSAGING
 
     def clean(self) -> None:
         errors = {}
-        kind = self.queue.kind if self.queue_id else QueueKind.MESSAGING
+        # The related objects, not their ids: an admin inline's parent may not be saved yet.
+        if (self.queue is None) == (self.route_rule is None):
+            errors["route_rule"] = _("An overflow pair belongs to either a queue or a route rule.")
+        kind = self._owner_kind()
         if self.stage == OverflowStage.PRE_QUEUE:
             if self.condition == OverflowCondition.WAIT_EXCEEDS:
                 errors["condition"] = _("Waiting time is an in-queue condition.")
@@ -640,6 +672,11 @@ class WorkItem(models.Model):
     forced_units = models.PositiveIntegerField(default=0, editable=False)
     is_callback = models.BooleanField(_("callback"), default=False)
     overflow_checked = models.BooleanField(default=False, editable=False)
+    route_rule = models.ForeignKey(
+        RouteRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="work_items",
+        help_text=_("The route rule that put the item in its current queue; its own overflow pairs apply "
+                    "while the item stays there (E.59). Empty after a move to another queue (E.61)."),
+    )
     outcome = models.CharField(_("outcome"), max_length=32, blank=True)
     order_at = models.DateTimeField(_("ordering time"), help_text=_("FIFO key: last customer interaction."))
     queued_at = models.DateTimeField(_("queued"))

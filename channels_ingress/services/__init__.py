@@ -57,7 +57,8 @@ def inbound_receive(
     A repeated provider message id returns the stored message and changes
     nothing, so neither ``on_ingested`` nor the hand-off runs again.
 
-    Side effects: those of ``message_ingest`` and of ``on_ingested``.
+    Side effects: those of ``message_ingest`` (the conversation flagged
+    ``needs_routing`` when the message needs a person) and of ``on_ingested``.
     """
     with transaction.atomic():
         result = message_ingest(
@@ -72,6 +73,7 @@ def inbound_receive(
             context=dict(inbound.context),
             subject=inbound.subject,
             metadata=dict(inbound.metadata),
+            needs_routing=inbound.needs_person,
         )
         if not result.created:
             return result
@@ -86,8 +88,9 @@ def _hand_off(result: IngestResult) -> None:
     """Enqueue the conversation with routing once the message is committed.
 
     Routing runs after commit so a routing failure can never lose the stored
-    message; a conversation with no work stream for its channel waits,
-    unassigned, where supervisors see it.
+    message. The conversation is flagged ``needs_routing`` by the ingest, so
+    when this never runs (the process died after commit) or its channel has
+    no work stream yet, the routing sweep retries it.
     """
     conversation_id = result.conversation.pk
     transaction.on_commit(lambda: _enqueue(conversation_id), robust=True)

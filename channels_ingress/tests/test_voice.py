@@ -1,17 +1,21 @@
 """Voice/IVR in Twilio's wire format: signed webhooks in, TwiML out, every step stored on the call."""
 
 import urllib.parse
-from datetime import time
+from datetime import time, timedelta
 from xml.etree import ElementTree
 
 import pytest
+from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
 from channels_ingress.choices import IvrAction
 from channels_ingress.models import IvrMenu, IvrOption, OperatingHours, VoiceChannel
 from crm.models import Activity, Conversation, Message
 from knowledge.tests.factories import make_article
-from routing.models import Queue
+from routing import services as routing_services
+from routing.choices import QueueKind
+from routing.models import Queue, WorkItem, WorkStream
+from routing.services.sweep import ROUTING_RETRY_AFTER_SECONDS
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +195,20 @@ def test_knowledge_option_says_so_when_nothing_matches(client, ivr):
     root = twiml(call(client, menu_url(ivr), Digits="6"))
 
     assert "could not find an answer" in " ".join(say.text for say in root.iter("Say"))
+
+
+def test_ivr_steps_are_never_flagged_for_routing_until_the_caller_chooses_a_queue(client, ivr):
+    voice_queue = Queue.objects.create(name="Voice", kind=QueueKind.VOICE)
+    WorkStream.objects.create(name="Voice", channel_kind="voice", kind=QueueKind.VOICE, fallback_queue=voice_queue)
+    later = timezone.now() + timedelta(seconds=ROUTING_RETRY_AFTER_SECONDS + 1)
+    call(client, "/channels/twilio/voice/")
+    twiml(call(client, menu_url(ivr), Digits="3"))
+    twiml(call(client, menu_url(ivr), Digits="2"))
+
+    assert routing_services.routing_sweep(now=later).routing_retried == 0
+    assert not Conversation.objects.get().needs_routing and not WorkItem.objects.exists()
+
+    twiml(call(client, menu_url(ivr), Digits="1"))  # its after-commit hand-off never runs in this test
+    assert Conversation.objects.get().needs_routing
+    assert routing_services.routing_sweep(now=later).routing_retried == 1
+    assert WorkItem.objects.get().conversation == Conversation.objects.get()

@@ -36,6 +36,19 @@ class TestMessageIngest:
         assert event["data"]["conversation_id"] == result.conversation.pk
         assert f"conversation.{result.conversation.pk}" in groups and "supervisors" in groups
 
+    def test_a_message_needing_a_person_flags_the_conversation_until_routing_clears_it(self):
+        flagged = ingest(provider_message_id="SM1", needs_routing=True).conversation
+        assert Conversation.objects.get(pk=flagged.pk).needs_routing
+
+        ingest(provider_message_id="SM2")  # an auto-reply or an IVR step leaves the flag as it is
+        assert Conversation.objects.get(pk=flagged.pk).needs_routing
+        services.conversation_routing_clear(conversation=flagged)
+        assert not Conversation.objects.get(pk=flagged.pk).needs_routing
+
+        ingest(provider_message_id="SM3")
+        ingest(provider_message_id="SM1", needs_routing=True)  # a repeated delivery changes nothing
+        assert not Conversation.objects.get(pk=flagged.pk).needs_routing
+
     def test_second_message_joins_the_open_conversation(self):
         first = ingest(provider_message_id="SM1")
         second = ingest(provider_message_id="SM2", body="It shows a red light")

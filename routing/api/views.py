@@ -140,9 +140,9 @@ class RouteRuleViewSet(ConfigViewSet):
 
 
 class OverflowRuleViewSet(ConfigViewSet):
-    queryset = models.OverflowRule.objects.order_by("queue_id", "stage", "order", "id")
+    queryset = models.OverflowRule.objects.order_by("queue_id", "route_rule_id", "stage", "order", "id")
     serializer_class = s.OverflowRuleSerializer
-    filterset_fields = ["queue", "stage"]
+    filterset_fields = ["queue", "route_rule", "stage"]
 
 
 class AssignmentRuleViewSet(ConfigViewSet):

@@ -1,4 +1,4 @@
-"""Classification, route-to-queue and pre-queue overflow (A.3–A.9, E.55–E.59).
+"""Classification, route-to-queue and overflow (A.3–A.9, E.55–E.62).
 
 Everything here reads; the results (a ``Routing`` plan and its trace) are
 written by ``conversation_enqueue``. External work (embeddings, sentiment)
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Avg, DurationField, ExpressionWrapper, F
+from django.db.models import Avg, DurationField, ExpressionWrapper, F, Prefetch
 from django.utils import timezone
 
 from copilot.providers import embed, sentiment_of_turns
@@ -28,6 +28,8 @@ from routing.services.effort import effort_predict
 TURNS = 6
 DEFAULT_PRIORITY = 10
 PREDICTED_WAIT_SAMPLE = 20
+#: Per in-queue overflow pair, at most this many due items are collected in one sweep.
+IN_QUEUE_ITEMS_PER_PAIR = 200
 
 
 @dataclass
@@ -51,6 +53,7 @@ class QueueChoice:
     trace: dict[str, Any]
     overflow: OverflowRule | None = None
     overflow_reason: str = ""
+    route_rule: RouteRule | None = None
 
 
 def work_stream_for(conversation: Conversation) -> WorkStream | None:
@@ -171,13 +174,31 @@ def queue_predicted_wait_seconds(queue: Queue) -> float:
     return wait.total_seconds() if wait else 0.0
 
 
-def overflow_pre_check(queue: Queue, *, now=None) -> tuple[OverflowRule | None, str]:
-    """The pre-queue overflow rule that fires for ``queue`` now, and why; operating hours first (E.58)."""
+def _pre_queue_order(pairs) -> list[OverflowRule]:
+    """Pre-queue pairs in evaluation order: operating hours first (E.58), then their own order."""
+    return sorted(pairs, key=lambda r: (r.condition != OverflowCondition.OUT_OF_HOURS, r.order, r.pk))
+
+
+def overflow_pairs_owner(pair: OverflowRule) -> dict[str, int]:
+    """Whose overflow pairs a pair belongs to, for the routing trace (A.14)."""
+    return {"route_rule": pair.route_rule_id} if pair.route_rule_id else {"queue": pair.queue_id}
+
+
+def overflow_pre_check(
+    queue: Queue, *, route_rule: RouteRule | None = None, now=None
+) -> tuple[OverflowRule | None, str]:
+    """The pre-queue overflow rule that fires for ``queue`` now, and why; operating hours first (E.58).
+
+    ``route_rule`` (the rule that routed the item to ``queue``) replaces the
+    queue's pre-queue pairs with its own when it has some (E.59).
+    """
     now = now or timezone.now()
-    rules = cached(("pre_queue_overflow", queue.pk), lambda: sorted(
-        OverflowRule.objects.filter(queue=queue, stage=OverflowStage.PRE_QUEUE).select_related("target_queue"),
-        key=lambda r: (r.condition != OverflowCondition.OUT_OF_HOURS, r.order, r.pk),
-    ))
+    rules = getattr(route_rule, "pre_queue_pairs", None) or cached(
+        ("pre_queue_overflow", queue.pk),
+        lambda: _pre_queue_order(
+            OverflowRule.objects.filter(queue=queue, stage=OverflowStage.PRE_QUEUE).select_related("target_queue")
+        ),
+    )
     for rule in rules:
         if rule.condition == OverflowCondition.OUT_OF_HOURS:
             if not is_open(queue.operating_hours, now):
@@ -193,24 +214,41 @@ def overflow_pre_check(queue: Queue, *, now=None) -> tuple[OverflowRule | None, 
     return None, ""
 
 
+def _route_rules(stream: WorkStream) -> list[RouteRule]:
+    """The stream's route rules, each with its own pre-queue pairs (``pre_queue_pairs``), cached together."""
+
+    def load():
+        rules = list(
+            RouteRule.objects.filter(work_stream=stream).select_related("queue").prefetch_related(Prefetch(
+                "overflow_rules",
+                queryset=OverflowRule.objects.filter(stage=OverflowStage.PRE_QUEUE).select_related("target_queue"),
+            ))
+        )
+        for rule in rules:
+            rule.pre_queue_pairs = _pre_queue_order(rule.overflow_rules.all())
+        return rules
+
+    return cached(("route_rules", stream.pk), load)
+
+
 def route_to_queue(*, stream: WorkStream, facts: dict, key: int, classification: Classification) -> QueueChoice:
     """The first matching route rule whose queue isn't overflowing (A.7), else the fallback queue (A.8).
 
+    Each matched queue is checked with the pre-queue pairs of the rule that
+    matched it when that rule has its own (E.59), else with the queue's.
     When every matched queue overflows, the first one is used and its overflow action fires.
     """
     fallback = stream.fallback_queue
     if classification.error:
         return QueueChoice(fallback, None, {"fallback": "classification failed", "error": classification.error})
-    matched: list[tuple[str, Queue]] = []
+    matched: list[tuple[str, Queue, RouteRule | None]] = []
     hint = classification.outputs.get("queue")
     try:
         if hint:
             queue = Queue.objects.filter(pk=hint, kind=stream.kind, is_active=True).first()
             if queue:
-                matched.append(("classification queue output", queue))
-        rules = cached(("route_rules", stream.pk),
-                       lambda: list(RouteRule.objects.filter(work_stream=stream).select_related("queue")))
-        for rule in rules:
+                matched.append(("classification queue output", queue, None))
+        for rule in _route_rules(stream):
             if not conditions.matches(rule.conditions, facts, similar=facts.get("_similar")):
                 continue
             if rule.split:
@@ -220,33 +258,52 @@ def route_to_queue(*, stream: WorkStream, facts: dict, key: int, classification:
             else:
                 queue, label = rule.queue, rule.name
             if queue is not None and queue.is_active:
-                matched.append((label, queue))
+                matched.append((label, queue, rule))
     except Exception as exc:
         return QueueChoice(fallback, None, {"fallback": "route-to-queue failed", "error": f"{type(exc).__name__}: {exc}"})
     if not matched:
         return QueueChoice(fallback, None, {"fallback": "no route rule matched"})
     checked = []
     first_overflow: tuple[OverflowRule, str] | None = None
-    for label, queue in matched:
-        rule, reason = overflow_pre_check(queue)
-        checked.append({"rule": label, "queue": queue.name, "overflowing": reason or None})
+    for label, queue, route_rule in matched:
+        rule, reason = overflow_pre_check(queue, route_rule=route_rule)
+        own = bool(getattr(route_rule, "pre_queue_pairs", None))
+        checked.append({"rule": label, "queue": queue.name, "overflowing": reason or None,
+                        "overflow_pairs": {"route_rule": route_rule.pk} if own else {"queue": queue.pk}})
         if rule is None or rule.action == OverflowAction.ASSIGN_ANYWAY:
-            return QueueChoice(queue, label, {"matched": checked}, rule, reason)
+            return QueueChoice(queue, label, {"matched": checked}, rule, reason, route_rule)
         if first_overflow is None:
             first_overflow = (rule, reason)
-    label, queue = matched[0]
+    label, queue, route_rule = matched[0]
     rule, reason = first_overflow
-    return QueueChoice(queue, label, {"matched": checked, "all_overflowing": True}, rule, reason)
+    return QueueChoice(queue, label, {"matched": checked, "all_overflowing": True}, rule, reason, route_rule)
 
 
 def overflow_due_in_queue(*, now=None) -> list[tuple[WorkItem, OverflowRule]]:
-    """Queued items waiting longer than their queue's in-queue threshold (E.61), longest waits first."""
+    """Queued items waiting longer than an in-queue threshold (E.61), each with the one pair that fires.
+
+    An item its route rule still governs (``WorkItem.route_rule``) is checked
+    against that rule's in-queue pairs when it has some (E.59), otherwise
+    against its queue's; the first due pair in order wins. Ordered for batch
+    processing (E.62): queues with the lowest predicted wait first, then the
+    longest-waiting items of each queue first.
+    """
     now = now or timezone.now()
-    due = []
-    for rule in OverflowRule.objects.filter(stage=OverflowStage.IN_QUEUE).select_related("queue", "target_queue"):
-        cutoff = now - timedelta(seconds=rule.threshold or 0)
-        for item in WorkItem.objects.filter(
-            queue_id=rule.queue_id, status=WorkItemStatus.QUEUED, queued_at__lte=cutoff
-        ).order_by("queued_at")[:200]:
-            due.append((item, rule))
-    return due
+    pairs = list(
+        OverflowRule.objects.filter(stage=OverflowStage.IN_QUEUE).select_related("target_queue").order_by("order", "id")
+    )
+    overriding = {pair.route_rule_id for pair in pairs if pair.route_rule_id}
+    due: dict[int, tuple[WorkItem, OverflowRule]] = {}
+    for pair in pairs:
+        items = WorkItem.objects.filter(
+            status=WorkItemStatus.QUEUED, queued_at__lte=now - timedelta(seconds=pair.threshold or 0)
+        )
+        if pair.route_rule_id:
+            items = items.filter(route_rule_id=pair.route_rule_id)
+        else:
+            items = items.filter(queue_id=pair.queue_id).exclude(route_rule_id__in=overriding)
+        for item in items.select_related("queue").order_by("queued_at")[:IN_QUEUE_ITEMS_PER_PAIR]:
+            due.setdefault(item.pk, (item, pair))
+    queues = {item.queue_id: item.queue for item, _pair in due.values()}
+    waits = {queue_id: queue_predicted_wait_seconds(queue) for queue_id, queue in queues.items()}
+    return sorted(due.values(), key=lambda entry: (waits[entry[0].queue_id], entry[0].queue_id, entry[0].queued_at))

@@ -10,18 +10,23 @@ from django.utils import timezone
 
 from contactcenter.realtime import batched
 from crm.choices import ChannelKind, ConversationStatus
+from crm.exceptions import ConversationClosed
 from crm.models import Conversation
+from crm.services import conversation_route
 from routing.choices import BasePresence, DiagnosticStage, OverflowAction, WorkItemStatus
-from routing.models import AgentProfile, WorkItem
-from routing.services.classification import overflow_due_in_queue
+from routing.exceptions import NoWorkStream
+from routing.models import AgentProfile, OverflowRule, WorkItem, WorkStream
+from routing.services.classification import overflow_due_in_queue, overflow_pairs_owner
 from routing.services.engine import assignment_run, queue_stats_publish
 from routing.services.presence import capacity_release, presence_set
 from routing.services.workitems import (
+    OPEN,
     _apply_overflow_action,
     _diagnose,
     _end_conversation,
     _run_for_agent,
     conversation_end,
+    conversation_enqueue,
     offer_timeout,
     workitem_complete,
 )
@@ -39,6 +44,13 @@ AUTO_CLOSE_MINUTES = {
 }
 VOICE_ACTIVE_TO_WRAP_UP_MINUTES = 120
 HEARTBEAT_TIMEOUT_SECONDS = 60
+#: E.62: in-queue overflow is carried out in batches of this many items, lowest-wait queues first.
+OVERFLOW_BATCH_SIZE = 20
+#: A conversation flagged ``needs_routing`` is retried once its last customer message is this old,
+#: so the normal after-commit enqueue of the ingest always gets there first.
+ROUTING_RETRY_AFTER_SECONDS = 10
+#: At most this many flagged conversations are retried per sweep, oldest first.
+ROUTING_RETRY_BATCH = 100
 
 
 @dataclass
@@ -47,6 +59,9 @@ class SweepReport:
     wrap_ups_released: int = 0
     reconciled: int = 0
     overflowed: int = 0
+    overflow_batches: int = 0
+    routing_retried: int = 0
+    awaiting_work_stream: int = 0
     auto_closed: int = 0
     went_offline: int = 0
     assigned: int = 0
@@ -61,9 +76,10 @@ def _family(channel_kind: str) -> str:
 
 @batched()
 def routing_sweep(*, now=None) -> SweepReport:
-    """Offer timeouts, wrap-up releases, closed-elsewhere reconciliation, in-queue overflow,
-    auto-close timers, then an assignment cycle over every queue. Idempotent: safe to run
-    from several workers at once (each step locks rows and re-checks state)."""
+    """Offer timeouts, wrap-up releases, closed-elsewhere reconciliation, conversations still
+    waiting to be routed, in-queue overflow (in batches, lowest-wait queues first), auto-close
+    timers, then an assignment cycle over every queue. Idempotent: safe to run from several
+    workers at once (each step locks rows and re-checks state; enqueueing is idempotent)."""
     now = now or timezone.now()
     report = SweepReport()
     for item in WorkItem.objects.filter(status=WorkItemStatus.OFFERED, offer_expires_at__lt=now)[:BATCH]:
@@ -88,28 +104,76 @@ def routing_sweep(*, now=None) -> SweepReport:
     ).select_related("conversation")[:BATCH]:
         if workitem_complete(conversation=item.conversation, reason="closed") is not None:
             report.reconciled += 1
-    for item, rule in overflow_due_in_queue(now=now):
-        with transaction.atomic():
-            locked = WorkItem.objects.select_for_update(skip_locked=True).select_related("conversation").filter(
-                pk=item.pk, status=WorkItemStatus.QUEUED
-            ).first()
-            if locked is None or (locked.outcome and rule.action != OverflowAction.TRANSFER_QUEUE):
-                continue
-            note = _apply_overflow_action(locked, rule, "waiting too long")
-            locked.save()
-            _diagnose(locked, DiagnosticStage.OVERFLOW, f"Waited over {rule.threshold} s: {note}", rule=rule.pk)
-            if locked.status == WorkItemStatus.ABANDONED:
-                _end_conversation(locked.conversation, rule.message, reason="in-queue overflow")
-            elif rule.action == OverflowAction.TRANSFER_QUEUE:
-                from crm.services import conversation_route
-
-                conversation_route(conversation=locked.conversation, queue_id=locked.queue_id)
-        report.overflowed += 1
+    _routing_retry(now, report)
+    due = overflow_due_in_queue(now=now)
+    for start in range(0, len(due), OVERFLOW_BATCH_SIZE):
+        report.overflowed += _overflow_batch(due[start:start + OVERFLOW_BATCH_SIZE])
+        report.overflow_batches += 1
     report.auto_closed = _auto_close(now)
     report.went_offline = _heartbeats_missed(now)
     report.assigned = len(assignment_run())
     queue_stats_publish()
     return report
+
+
+def _routing_retry(now, report: SweepReport) -> None:
+    """Route open conversations still flagged ``needs_routing`` with no open work item (a hand-off lost
+    after commit, or a channel that had no work stream), once they have waited ``ROUTING_RETRY_AFTER_SECONDS``.
+
+    Those whose channel still has no work stream stay flagged and are counted
+    in ``awaiting_work_stream``. Side effects: what ``conversation_enqueue`` does.
+    """
+    flagged = (
+        Conversation.objects.filter(
+            needs_routing=True, last_customer_message_at__lte=now - timedelta(seconds=ROUTING_RETRY_AFTER_SECONDS)
+        )
+        .exclude(status=ConversationStatus.CLOSED)
+        .exclude(work_items__status__in=OPEN)
+    )
+    served = set(WorkStream.objects.values_list("channel_kind", flat=True))
+    report.awaiting_work_stream = flagged.exclude(channel_kind__in=served).count()
+    for conversation in flagged.filter(channel_kind__in=served).order_by("last_customer_message_at", "id")[
+        :ROUTING_RETRY_BATCH
+    ]:
+        try:
+            conversation_enqueue(conversation=conversation, context=conversation.context)
+        except NoWorkStream:
+            # A work stream created seconds ago is not in this process's configuration cache yet.
+            report.awaiting_work_stream += 1
+        except ConversationClosed:
+            continue
+        else:
+            report.routing_retried += 1
+
+
+def _overflow_batch(due: list[tuple[WorkItem, OverflowRule]]) -> int:
+    """Carry out one batch of in-queue overflow (E.61, E.62) in one transaction; returns how many items moved.
+
+    Items another worker holds, or that left the queue meanwhile, are skipped.
+    Side effects: WorkItem queue/status/outcome, an OVERFLOW RoutingDiagnostic
+    each (with whose pairs fired), the conversation re-routed or ended.
+    """
+    done = 0
+    with transaction.atomic():
+        locked = WorkItem.objects.select_for_update(skip_locked=True).select_related("conversation").in_bulk(
+            [item.pk for item, _rule in due]
+        )
+        for item, rule in due:
+            item = locked.get(item.pk)
+            if item is None or item.status != WorkItemStatus.QUEUED:
+                continue
+            if item.outcome and rule.action != OverflowAction.TRANSFER_QUEUE:
+                continue
+            note = _apply_overflow_action(item, rule, "waiting too long")
+            item.save()
+            _diagnose(item, DiagnosticStage.OVERFLOW, f"Waited over {rule.threshold} s: {note}", rule=rule.pk,
+                      overflow_pairs=overflow_pairs_owner(rule))
+            if item.status == WorkItemStatus.ABANDONED:
+                _end_conversation(item.conversation, rule.message, reason="in-queue overflow")
+            elif rule.action == OverflowAction.TRANSFER_QUEUE:
+                conversation_route(conversation=item.conversation, queue_id=item.queue_id)
+            done += 1
+    return done
 
 
 def _heartbeats_missed(now) -> int:

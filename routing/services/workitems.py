@@ -42,7 +42,13 @@ from routing.exceptions import (
 )
 from routing.hours import is_open
 from routing.models import AgentProfile, Offer, OverflowRule, Participant, Queue, RoutingDiagnostic, WorkItem
-from routing.services.classification import classify, conversation_facts, route_to_queue, work_stream_for
+from routing.services.classification import (
+    classify,
+    conversation_facts,
+    overflow_pairs_owner,
+    route_to_queue,
+    work_stream_for,
+)
 from routing.services.engine import assignment_run
 from routing.services.presence import (
     agent_profile_ensure,
@@ -70,12 +76,16 @@ def _lock_item(workitem: WorkItem) -> WorkItem:
 
 
 def _apply_overflow_action(item: WorkItem, rule: OverflowRule, reason: str) -> str:
-    """Carry out an overflow action on a locked item; returns what happened (for the trace)."""
+    """Carry out an overflow action on a locked item; returns what happened (for the trace).
+
+    A transfer leaves the route rule's overflow pairs behind: the new queue's apply (E.61).
+    """
     action = rule.action
     if action == OverflowAction.TRANSFER_QUEUE and rule.target_queue_id:
         item.queue_id = rule.target_queue_id
         item.queue = rule.target_queue
         item.queued_at = timezone.now()
+        item.route_rule = None
         return f"transferred to {rule.target_queue.name}"
     if action == OverflowAction.CALLBACK:
         item.is_callback = True
@@ -107,16 +117,20 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
     the item goes back to the queue with affinity to the previous agent, E.65).
     Otherwise: classify (rulesets, sentiment over the last six customer
     messages, predicted effort), pick the queue (route rules, percentage
-    split, fallback), check pre-queue overflow once (E.55), create the item
-    and run an assignment cycle for its queue.
+    split, fallback), check pre-queue overflow once (E.55) with the route
+    rule's own pairs when it has some (E.59), create the item (remembering
+    that rule) and run an assignment cycle for its queue.
 
     Side effects: WorkItem, RoutingDiagnostic rows; the conversation routed to
     the queue (``crm.services.conversation_route``) or, on an overflow "end",
-    closed with the rule's message; whatever ``assignment_run`` does.
+    closed with the rule's message; its ``needs_routing`` flag cleared once it
+    has a work item (``crm.services.conversation_routing_clear``); whatever
+    ``assignment_run`` does.
     Raises NoWorkStream, ConversationClosed.
     """
     existing = workitem_open_for(conversation)
     if existing is not None:
+        crm_services.conversation_routing_clear(conversation=conversation)
         return _enqueue_existing(existing, conversation=conversation)
     conversation = Conversation.objects.select_related("contact__account", "case").get(pk=conversation.pk)
     if conversation.status == ConversationStatus.CLOSED:
@@ -134,6 +148,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
         Conversation.objects.select_for_update().get(pk=conversation.pk)
         existing = workitem_open_for(conversation)
         if existing is not None:
+            crm_services.conversation_routing_clear(conversation=conversation)
             return existing
         item = WorkItem(
             conversation=conversation,
@@ -157,6 +172,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
             order_at=conversation.last_customer_message_at or now,
             queued_at=now,
             overflow_checked=True,
+            route_rule=choice.route_rule,
         )
         if stream.preferred_agents_first and preferred:
             member = choice.queue.members.filter(pk__in=[p for p in preferred if isinstance(p, int)]).first()
@@ -165,6 +181,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
         if choice.overflow is not None:
             overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)
         item.save()
+        crm_services.conversation_routing_clear(conversation=conversation)
         trace = [
             RoutingDiagnostic(
                 workitem=item, stage=DiagnosticStage.CLASSIFICATION,
@@ -184,7 +201,8 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
         if choice.overflow is not None:
             trace.append(RoutingDiagnostic(
                 workitem=item, stage=DiagnosticStage.OVERFLOW, summary=f"{choice.overflow_reason}: {overflow_note}"[:500],
-                detail={"rule": choice.overflow.pk, "action": choice.overflow.action},
+                detail={"rule": choice.overflow.pk, "action": choice.overflow.action,
+                        "overflow_pairs": overflow_pairs_owner(choice.overflow)},
             ))
         RoutingDiagnostic.objects.bulk_create(trace)
         if item.status == WorkItemStatus.ABANDONED:
@@ -436,6 +454,8 @@ def conversation_transfer(
         _withdraw(item, reason="transferred")
         if to_queue is not None:
             _requeue(item)
+            if to_queue.pk != item.queue_id:
+                item.route_rule = None  # E.61: the new queue's overflow pairs apply
             item.queue = to_queue
             item.queued_at = timezone.now()
             item.save()
