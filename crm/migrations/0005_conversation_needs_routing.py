@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('crm', '0004_workspace'),
-        ('routing', '0005_rule_specific_overflow'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

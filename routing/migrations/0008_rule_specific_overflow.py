@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0004_beat_schedules'),
+        ('routing', '0007_default_queues'),
     ]
 
     operations = [
