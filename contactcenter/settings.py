@@ -282,3 +282,5 @@ SPECTACULAR_SETTINGS.update(
 
 # Routing reads its configuration through a per-process cache; changes reach every process within this many seconds.
 ROUTING_CONFIG_CACHE_SECONDS = float(os.environ.get("ROUTING_CONFIG_CACHE_SECONDS", "5"))
+# D.54: the most concurrent sessions (offered/assigned work items plus consults) an agent holds.
+ROUTING_MAX_SESSIONS_PER_AGENT = int(os.environ.get("ROUTING_MAX_SESSIONS_PER_AGENT", "10"))

@@ -76,7 +76,8 @@ class PresenceSerializer(CleanModelSerializer):
 class CapacityProfileSerializer(CleanModelSerializer):
     class Meta:
         model = models.CapacityProfile
-        fields = ["id", "name", "default_limit", "reset"]
+        fields = ["id", "name", "default_limit", "reset", "is_builtin"]
+        read_only_fields = ["is_builtin"]
 
     def validate_reset(self, value):
         if self.instance is not None and value != self.instance.reset:

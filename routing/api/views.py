@@ -94,6 +94,16 @@ class CapacityProfileViewSet(ConfigViewSet):
     queryset = models.CapacityProfile.objects.order_by("name")
     serializer_class = s.CapacityProfileSerializer
 
+    def perform_update(self, serializer):
+        if serializer.instance.is_builtin:
+            raise NotPermitted("Built-in capacity profiles cannot be changed.")
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        if instance.is_builtin:
+            raise NotPermitted("Built-in capacity profiles cannot be deleted.")
+        instance.delete()
+
 
 class WorkStreamViewSet(ConfigViewSet):
     queryset = models.WorkStream.objects.prefetch_related("capacity_profiles").order_by("name")
