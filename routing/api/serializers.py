@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from crm.choices import ChannelKind
 from routing import models
+from routing.choices import CallMode
 
 
 class CleanModelSerializer(serializers.ModelSerializer):
@@ -167,7 +168,7 @@ class WorkItemSerializer(serializers.ModelSerializer):
             "id", "conversation", "case", "work_stream", "queue", "queue_name", "channel_kind", "status", "priority",
             "required_skills", "skill_match", "capacity_units", "capacity_profiles", "sentiment", "effort_minutes",
             "effort_confidence", "attributes", "agent", "affinity_agent", "auto_assign", "flagged", "decline_count",
-            "declines", "is_callback", "outcome", "order_at", "queued_at", "offered_at", "offer_expires_at",
+            "declines", "is_callback", "call_mode", "outcome", "order_at", "queued_at", "offered_at", "offer_expires_at",
             "assigned_at", "completed_at",
         ]
         read_only_fields = fields
@@ -197,6 +198,10 @@ class TransferInputSerializer(serializers.Serializer):
         if ("queue" in attrs) == ("agent" in attrs):
             raise serializers.ValidationError("Give either a queue or an agent.")
         return attrs
+
+
+class CallInputSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=CallMode.choices)
 
 
 class QueueStatsSerializer(serializers.Serializer):
