@@ -273,6 +273,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ActivityStatusEnum": "crm.choices.ActivityStatus",
     "TimelineKindEnum": "crm.choices.TimelineKind",
     "QueueKindEnum": "routing.choices.QueueKind",
+    "CallModeEnum": "routing.choices.CallMode",
 }
 # /api/docs/ serves Swagger UI from the installed package, not from a CDN, so it works offline.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
