@@ -168,8 +168,8 @@ class WorkItemSerializer(serializers.ModelSerializer):
             "id", "conversation", "case", "work_stream", "queue", "queue_name", "channel_kind", "status", "priority",
             "required_skills", "skill_match", "capacity_units", "capacity_profiles", "sentiment", "effort_minutes",
             "effort_confidence", "attributes", "agent", "affinity_agent", "auto_assign", "flagged", "decline_count",
-            "declines", "is_callback", "call_mode", "outcome", "order_at", "queued_at", "offered_at", "offer_expires_at",
-            "assigned_at", "completed_at",
+            "declines", "is_callback", "call_mode", "outcome", "order_at", "queued_at", "offered_at",
+            "offer_expires_at", "assigned_at", "completed_at",
         ]
         read_only_fields = fields
 

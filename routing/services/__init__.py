@@ -51,7 +51,8 @@ from routing.services.workitems import (
 
 __all__ = [
     "Decision", "SweepReport", "agent_capacity_set", "agent_profile_ensure", "assignment_run",
-    "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_call_end", "conversation_call_start", "conversation_consult", "conversation_end", "conversation_enqueue",
+    "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_call_end", "conversation_call_start",
+    "conversation_consult", "conversation_end", "conversation_enqueue",
     "conversation_facts", "conversation_park", "conversation_transfer", "conversation_wrap_up", "effort_model_train", "effort_predict",
     "offer_accept", "queue_member_add", "queue_member_remove", "offer_decline", "offer_timeout", "presence_heartbeat", "presence_set", "queue_stats_publish",
     "route_to_queue", "routing_dry_run", "routing_sweep", "work_stream_for", "workitem_complete", "workitem_explain",

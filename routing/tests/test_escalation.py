@@ -12,7 +12,7 @@ from crm.choices import ChannelKind, MessageDirection, SenderKind
 from crm.models import Message, TimelineEvent
 from routing import exceptions, services
 from routing.choices import QueueKind, WorkItemStatus
-from routing.models import AgentCapacity, CapacityProfile, Participant, WorkItem
+from routing.models import AgentCapacity, AssignmentRule, CapacityProfile, Participant, WorkItem
 from routing.services.presence import escalation_profile
 from routing.tests import factories as f
 
@@ -87,14 +87,21 @@ def test_d48_call_start_attaches_escalation_and_records_voice_call_started(alice
 
 
 def test_d48_agent_in_a_call_gets_no_chat_or_voice_offers_but_still_gets_email(alice, chat_queue, email_queue):
+    f.stream(channel=ChannelKind.VOICE, kind=QueueKind.VOICE,
+             fallback=f.queue("Phones", kind=QueueKind.VOICE, members=[alice]))
+    alice_profile = f.profile_of(alice)
+    alice_profile.capacity_units = 4
+    alice_profile.save(update_fields=["capacity_units"])
     item = handled_chat(alice, chat_queue)
     services.conversation_call_start(conversation=item.conversation, actor=alice, mode="video")
 
     chat = enqueue("Anyone there?")
+    voice = enqueue("", channel=ChannelKind.VOICE)
     email = enqueue("Invoice question", channel=ChannelKind.EMAIL, address="carol@example.com")
 
-    assert chat.status == WorkItemStatus.QUEUED
+    assert chat.status == WorkItemStatus.QUEUED and voice.status == WorkItemStatus.QUEUED
     assert "in a call" in rejection_reasons(chat, alice)
+    assert "in a call" in rejection_reasons(voice, alice)
     assert email.status == WorkItemStatus.OFFERED and email.agent == alice
 
     services.conversation_call_end(conversation=item.conversation, actor=alice)
@@ -225,12 +232,13 @@ def test_d48_builtin_escalation_profile_is_read_only_in_admin(client):
     profile = escalation_profile()
     url = reverse("admin:routing_capacityprofile_change", args=[profile.pk])
     assert client.post(url, {"name": "Renamed", "default_limit": 3}).status_code == 403
-    assert client.post(reverse("admin:routing_capacityprofile_delete", args=[profile.pk]), {"post": "yes"}).status_code == 403
+    delete = reverse("admin:routing_capacityprofile_delete", args=[profile.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
     profile.refresh_from_db()
     assert profile.name == "Escalation" and profile.default_limit == 1
 
 
-def test_d48_workspace_call_control_for_the_handling_agent_only(alice, chat_queue):
+def test_d48_workspace_call_control_for_the_handling_agent_only(alice, chat_queue, supervisor):
     item = handled_chat(alice, chat_queue)
     client = Client()
     client.force_login(alice)
@@ -247,8 +255,9 @@ def test_d48_workspace_call_control_for_the_handling_agent_only(alice, chat_queu
     assert json.loads(started["HX-Trigger"])["agent-bar-refresh"] is True
     assert client.post(start, {"mode": "fax"}, **HTMX).status_code == 422
     other = Client()
-    other.force_login(f.agent("bob"))
-    assert other.post(end, **HTMX).status_code in (403, 404)
+    other.force_login(supervisor)  # sees the conversation, but the call is the handling agent's
+    assert other.post(end, **HTMX).status_code == 403
+    assert "End call" not in other.get(f"/conversations/{item.conversation_id}/").content.decode()
 
     ended = client.post(end, **HTMX)
 
@@ -290,6 +299,17 @@ def test_d54_engine_offers_no_more_than_the_session_limit(two_sessions):
     assert third.status == WorkItemStatus.QUEUED
     assert "session limit" in rejection_reasons(third, alice)
     assert f.profile_of(alice).active_items == 2
+
+
+def test_d54_custom_assignment_rules_do_not_lift_the_limit(two_sessions):
+    alice = f.agent("alice", capacity=5)
+    queue = f.queue(members=[alice], assignment_method="custom")
+    AssignmentRule.objects.create(queue=queue, name="Anyone", conditions=[])
+    f.stream(fallback=queue)
+    first, second, third = enqueue("one"), enqueue("two"), enqueue("three")
+
+    assert first.agent == alice and second.agent == alice and third.status == WorkItemStatus.QUEUED
+    assert "session limit" in rejection_reasons(third, alice)
 
 
 def test_d54_one_cycle_stops_at_the_limit(two_sessions):
