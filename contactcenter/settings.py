@@ -273,6 +273,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ActivityStatusEnum": "crm.choices.ActivityStatus",
     "TimelineKindEnum": "crm.choices.TimelineKind",
     "QueueKindEnum": "routing.choices.QueueKind",
+    "CallModeEnum": "routing.choices.CallMode",
 }
 # /api/docs/ serves Swagger UI from the installed package, not from a CDN, so it works offline.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
@@ -284,3 +285,5 @@ SPECTACULAR_SETTINGS.update(
 ROUTING_CONFIG_CACHE_SECONDS = float(os.environ.get("ROUTING_CONFIG_CACHE_SECONDS", "5"))
 # B.16: an assignment cycle serves at most this many waiting items of a record (case) queue; other queues 100.
 ROUTING_RECORD_ITEMS_PER_CYCLE = int(os.environ.get("ROUTING_RECORD_ITEMS_PER_CYCLE", "2000"))
+# D.54: the most concurrent sessions (offered/assigned work items plus consults) an agent holds.
+ROUTING_MAX_SESSIONS_PER_AGENT = int(os.environ.get("ROUTING_MAX_SESSIONS_PER_AGENT", "10"))

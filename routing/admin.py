@@ -86,11 +86,22 @@ class PresenceAdmin(admin.ModelAdmin):
 
 @admin.register(models.CapacityProfile)
 class CapacityProfileAdmin(admin.ModelAdmin):
-    list_display = ["name", "default_limit", "reset"]
+    list_display = ["name", "default_limit", "reset", "is_builtin"]
 
     def get_readonly_fields(self, request, obj=None):
         # D.42: the reset frequency can't be edited after creation.
         return ["reset"] if obj else []
+
+    def has_change_permission(self, request, obj=None):
+        # D.48: the built-in Escalation profile is attached by the system only.
+        if obj is not None and obj.is_builtin:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_builtin:
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(models.WorkStream)

@@ -117,3 +117,10 @@ class DiagnosticStage(models.TextChoices):
 class ParticipantRole(models.TextChoices):
     PRIMARY = "primary", _("Primary")
     CONSULT = "consult", _("Consult")
+
+
+class CallMode(models.TextChoices):
+    """What a chat is escalated to (D.48)."""
+
+    VOICE = "voice", _("Voice call")
+    VIDEO = "video", _("Video call")

@@ -72,3 +72,40 @@ class InvalidTransfer(DomainError):
 class NotHandling(DomainError):
     code = "not_handling"
     default_message = _("The work item is not assigned to an agent.")
+
+
+class SessionLimitReached(DomainError):
+    code = "session_limit"
+    default_message = _("The agent already holds the most concurrent sessions allowed.")
+
+
+class NotHandlingAgent(DomainError):
+    code = "not_handling_agent"
+    status = 403
+    default_message = _("Only the agent handling the conversation may do this.")
+
+
+class CallNotAvailable(DomainError):
+    code = "call_not_available"
+    default_message = _("Only an active chat can be escalated to a call.")
+
+
+class CallInProgress(DomainError):
+    code = "call_in_progress"
+    default_message = _("A call is already in progress.")
+
+
+class AgentInCall(DomainError):
+    code = "agent_in_call"
+    default_message = _("The agent is in a call and takes no other chat or voice work until it ends.")
+
+
+class NoCallInProgress(DomainError):
+    code = "no_call_in_progress"
+    default_message = _("The conversation has no call in progress.")
+
+
+class InvalidCallMode(DomainError):
+    code = "invalid_call_mode"
+    status = 422
+    default_message = _("A call is either voice or video.")

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.choices import ChannelKind
 from crm.models import Contact
+from routing.choices import CallMode
 from routing.models import Presence, Queue
 
 
@@ -78,6 +79,12 @@ class ConsultForm(forms.Form):
     def __init__(self, *args, agents, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agent"].queryset = _users().filter(pk__in=[a.pk for a in agents]).order_by("username")
+
+
+class CallForm(forms.Form):
+    """Escalate the chat to a voice or video call (D.48)."""
+
+    mode = forms.ChoiceField(label=_("Call"), choices=CallMode.choices)
 
 
 class ConsultReplyForm(forms.Form):

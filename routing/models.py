@@ -14,6 +14,7 @@ from routing import conditions as rule_conditions
 from routing.choices import (
     AssignmentMethod,
     BasePresence,
+    CallMode,
     CapacityReset,
     DiagnosticStage,
     DistributionMode,
@@ -45,6 +46,8 @@ PRE_QUEUE_ACTIONS = {
 }
 MAX_RULESETS_PER_STREAM = 10
 MAX_RULES_PER_RULESET = 100
+#: D.48: the built-in capacity profile an agent holds while a chat is escalated to a call.
+ESCALATION_PROFILE_NAME = "Escalation"
 
 
 class OperatingHours(models.Model):
@@ -194,11 +197,16 @@ class Presence(models.Model):
 
 
 class CapacityProfile(models.Model):
-    """A work-item limit counted separately from units, reset immediately or at the end of the day."""
+    """A work-item limit counted separately from units, reset immediately or at the end of the day.
+
+    Built-in profiles (Escalation, D.48) are attached by the system only: they
+    cannot be edited, deleted, or given to work streams and classification rules.
+    """
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     default_limit = models.PositiveIntegerField(_("default limit"), default=1)
     reset = models.CharField(_("reset"), max_length=16, choices=CapacityReset.choices, default=CapacityReset.IMMEDIATE)
+    is_builtin = models.BooleanField(_("built in"), default=False, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -229,7 +237,9 @@ class WorkStream(models.Model):
     )
     skill_match = models.CharField(_("skill matching"), max_length=8, choices=SkillMatch.choices, default=SkillMatch.EXACT)
     capacity_units = models.PositiveIntegerField(_("capacity cost (units)"), default=1)
-    capacity_profiles = models.ManyToManyField(CapacityProfile, blank=True, related_name="work_streams")
+    capacity_profiles = models.ManyToManyField(
+        CapacityProfile, blank=True, related_name="work_streams", limit_choices_to={"is_builtin": False}
+    )
     wrap_up_mode = models.CharField(_("wrap-up capacity"), max_length=8, choices=WrapUpMode.choices, default=WrapUpMode.ALWAYS)
     wrap_up_seconds = models.PositiveIntegerField(
         _("wrap-up block (s)"), default=0, help_text=_("For a custom block: 30 s to 60 min.")
@@ -453,7 +463,9 @@ class ClassificationRule(models.Model):
     conditions = models.JSONField(_("conditions"), default=list, blank=True, validators=[rule_conditions.validate_conditions])
     outputs = models.JSONField(_("outputs"), default=dict, blank=True)
     skills = models.JSONField(_("skills to add"), default=list, blank=True, validators=[rule_conditions.validate_skill_list])
-    capacity_profile = models.ForeignKey(CapacityProfile, on_delete=models.SET_NULL, null=True, blank=True)
+    capacity_profile = models.ForeignKey(
+        CapacityProfile, on_delete=models.SET_NULL, null=True, blank=True, limit_choices_to={"is_builtin": False}
+    )
 
     class Meta:
         ordering = ["ruleset", "order", "id"]
@@ -671,6 +683,10 @@ class WorkItem(models.Model):
     capacity_held = models.BooleanField(default=False, editable=False)
     forced_units = models.PositiveIntegerField(default=0, editable=False)
     is_callback = models.BooleanField(_("callback"), default=False)
+    call_mode = models.CharField(
+        _("call in progress"), max_length=8, choices=CallMode.choices, blank=True, editable=False,
+        help_text=_("The voice or video call this chat is escalated to; it holds the Escalation profile."),
+    )
     overflow_checked = models.BooleanField(default=False, editable=False)
     route_rule = models.ForeignKey(
         RouteRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="work_items",

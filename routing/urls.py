@@ -15,6 +15,8 @@ urlpatterns = [
     path("workspace/conversations/<int:pk>/transfer/", views.conversation_transfer, name="conversation-transfer"),
     path("workspace/conversations/<int:pk>/consult/", views.conversation_consult, name="conversation-consult"),
     path("workspace/conversations/<int:pk>/consult/reply/", views.consult_reply, name="consult-reply"),
+    path("workspace/conversations/<int:pk>/call/start/", views.conversation_call_start, name="conversation-call-start"),
+    path("workspace/conversations/<int:pk>/call/end/", views.conversation_call_end, name="conversation-call-end"),
     path("workspace/conversations/<int:pk>/end/", views.conversation_end, name="conversation-end"),
     path("workspace/conversations/<int:pk>/wrap-up/", views.conversation_wrap_up, name="conversation-wrap-up"),
 ]

@@ -1,4 +1,4 @@
-"""The routing side of the agent workspace (htmx): presence, offers, pick, transfer, consult, end, wrap-up.
+"""The routing side of the agent workspace (htmx): presence, offers, pick, transfer, consult, call, end, wrap-up.
 
 Every view is a thin interface onto ``routing.services``; object access goes
 through selectors as the signed-in user (someone else's offer or conversation
@@ -23,7 +23,8 @@ from crm.models import Conversation, WrapUpPolicy
 from crm.views.common import UNPROCESSABLE, access_conversation, fragment
 from crm.views.workspace import WORKLIST_REFRESH, session_response
 from routing import selectors, services
-from routing.forms import ConsultForm, ConsultReplyForm, DeclineForm, PresenceForm, TransferForm
+from routing.choices import QueueKind, WorkItemStatus
+from routing.forms import CallForm, ConsultForm, ConsultReplyForm, DeclineForm, PresenceForm, TransferForm
 from routing.models import WorkItem
 
 PICK_LIMIT = 20
@@ -42,6 +43,14 @@ def access_handled_conversation(request, pk: int) -> Conversation:
     """A conversation the user handles (assigned to them) or supervises; 404 if invisible, 403 otherwise."""
     conversation = access_conversation(request, pk)
     if conversation.assigned_agent_id != request.user.pk and not is_supervisor(request.user):
+        raise PermissionDenied
+    return conversation
+
+
+def access_call_conversation(request, pk: int) -> Conversation:
+    """A conversation the user handles; 404 if invisible, 403 for anyone else (the call is the handling agent's)."""
+    conversation = access_conversation(request, pk)
+    if conversation.assigned_agent_id != request.user.pk:
         raise PermissionDenied
     return conversation
 
@@ -152,8 +161,12 @@ def workitem_pick(request, pk: int):
 
 def session_actions_context(user, conversation: Conversation, **extra) -> dict:
     targets = selectors.transfer_targets_for(user=user, conversation=conversation)
+    item = targets["workitem"]
+    call_holder = item is not None and item.status == WorkItemStatus.ASSIGNED and item.agent_id == user.pk
     return {
         "conversation": conversation,
+        "call_holder": call_holder,
+        "can_call": call_holder and item.queue.kind == QueueKind.MESSAGING and not item.call_mode,
         "transfer_form": extra.pop("transfer_form", None)
         or TransferForm(queues=targets["queues"], agents=targets["agents"]),
         "consult_form": extra.pop("consult_form", None) or ConsultForm(agents=targets["agents"]),
@@ -209,6 +222,39 @@ def conversation_consult(request, pk: int):
         request.user, conversation, consult_sent=form.cleaned_data["agent"]
     )
     return render(request, "routing/partials/_session_actions.html", context)
+
+
+def _call_changed(request, conversation: Conversation) -> HttpResponse:
+    response = render(request, "routing/partials/_session_actions.html",
+                      session_actions_context(request.user, conversation))
+    response["HX-Trigger"] = json.dumps({"agent-bar-refresh": True})
+    return response
+
+
+@staff_required
+@require_POST
+def conversation_call_start(request, pk: int):
+    """Escalate the chat to a voice or video call (D.48); only its handling agent may."""
+    conversation = access_call_conversation(request, pk)
+    form = CallForm(request.POST)
+    if not form.is_valid():
+        return _actions_error(request, conversation, call_error=_("Choose a voice or a video call."))
+    try:
+        services.conversation_call_start(conversation=conversation, actor=request.user, mode=form.cleaned_data["mode"])
+    except DomainError as error:
+        return _actions_error(request, conversation, call_error=error.message)
+    return _call_changed(request, conversation)
+
+
+@staff_required
+@require_POST
+def conversation_call_end(request, pk: int):
+    conversation = access_call_conversation(request, pk)
+    try:
+        services.conversation_call_end(conversation=conversation, actor=request.user)
+    except DomainError as error:
+        return _actions_error(request, conversation, call_error=error.message)
+    return _call_changed(request, conversation)
 
 
 @staff_required

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from crm.choices import ChannelKind
 from routing import models
+from routing.choices import CallMode
 
 
 class CleanModelSerializer(serializers.ModelSerializer):
@@ -76,7 +77,8 @@ class PresenceSerializer(CleanModelSerializer):
 class CapacityProfileSerializer(CleanModelSerializer):
     class Meta:
         model = models.CapacityProfile
-        fields = ["id", "name", "default_limit", "reset"]
+        fields = ["id", "name", "default_limit", "reset", "is_builtin"]
+        read_only_fields = ["is_builtin"]
 
 
 class WorkStreamSerializer(CleanModelSerializer):
@@ -176,7 +178,7 @@ class WorkItemSerializer(serializers.ModelSerializer):
             "id", "conversation", "case", "work_stream", "queue", "queue_name", "channel_kind", "status", "priority",
             "required_skills", "skill_match", "capacity_units", "capacity_profiles", "sentiment", "effort_minutes",
             "effort_confidence", "attributes", "agent", "affinity_agent", "auto_assign", "flagged", "decline_count",
-            "declines", "is_callback", "outcome", "route_rule", "order_at", "queued_at", "offered_at",
+            "declines", "is_callback", "call_mode", "outcome", "route_rule", "order_at", "queued_at", "offered_at",
             "offer_expires_at", "assigned_at", "completed_at",
         ]
         read_only_fields = fields
@@ -206,6 +208,10 @@ class TransferInputSerializer(serializers.Serializer):
         if ("queue" in attrs) == ("agent" in attrs):
             raise serializers.ValidationError("Give either a queue or an agent.")
         return attrs
+
+
+class CallInputSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=CallMode.choices)
 
 
 class QueueStatsSerializer(serializers.Serializer):

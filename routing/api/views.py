@@ -99,6 +99,16 @@ class CapacityProfileViewSet(ConfigViewSet):
     queryset = models.CapacityProfile.objects.order_by("name")
     serializer_class = s.CapacityProfileSerializer
 
+    def perform_update(self, serializer):
+        if serializer.instance.is_builtin:
+            raise NotPermitted("Built-in capacity profiles cannot be changed.")
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        if instance.is_builtin:
+            raise NotPermitted("Built-in capacity profiles cannot be deleted.")
+        instance.delete()
+
 
 class WorkStreamViewSet(ConfigViewSet):
     queryset = models.WorkStream.objects.prefetch_related("capacity_profiles").order_by("name")
@@ -209,7 +219,8 @@ class AgentProfileViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class WorkItemViewSet(viewsets.ReadOnlyModelViewSet):
-    """Work items visible to the user; offer answers, pick, release, transfer and force-assign as actions."""
+    """Work items visible to the user; offer answers, pick, release, transfer, force-assign and the
+    chat-to-call escalation (D.48) as actions."""
 
     permission_classes = [HasScope]
     serializer_class = s.WorkItemSerializer
@@ -288,3 +299,19 @@ class WorkItemViewSet(viewsets.ReadOnlyModelViewSet):
         result = services.conversation_transfer(conversation=item.conversation, actor=request.user, to_queue=to_queue,
                                                 to_agent=to_agent, note=data.validated_data["note"])
         return self._done(result)
+
+    @extend_schema(request=s.CallInputSerializer, responses=s.WorkItemSerializer)
+    @action(detail=True, methods=["post"], url_path="call/start")
+    def call_start(self, request, pk=None):
+        """The handling agent escalates the chat to a voice or video call (D.48)."""
+        item = self.get_object()
+        data = s.CallInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(services.conversation_call_start(conversation=item.conversation, actor=request.user,
+                                                           mode=data.validated_data["mode"]))
+
+    @extend_schema(request=None, responses=s.WorkItemSerializer)
+    @action(detail=True, methods=["post"], url_path="call/end")
+    def call_end(self, request, pk=None):
+        item = self.get_object()
+        return self._done(services.conversation_call_end(conversation=item.conversation, actor=request.user))

@@ -9,6 +9,7 @@ Public surface, for other apps and interfaces:
 * ``workitem_release(*, workitem, actor, reason="")`` / ``workitem_complete(*, conversation, actor=None, reason="")``
 * ``conversation_transfer(*, conversation, actor, to_queue=None, to_agent=None, note="")``
 * ``conversation_consult(*, conversation, actor, consultant)``
+* ``conversation_call_start(*, conversation, actor, mode)`` / ``conversation_call_end(*, conversation, actor)`` (D.48)
 * ``conversation_end(*, conversation, actor)`` (wrap-up) / ``conversation_park(*, conversation, actor)`` (waiting)
 * ``conversation_wrap_up(*, conversation, actor, disposition_codes, notes="")`` (close, capacity freed)
 * ``assignment_run(*, queue_ids=None, limit_per_queue=100) -> list[Decision]``
@@ -17,6 +18,7 @@ Public surface, for other apps and interfaces:
 * ``routing_sweep(*, now=None) -> SweepReport``; ``effort_model_train()``
 """
 
+from routing.services.calls import conversation_call_end, conversation_call_start
 from routing.services.classification import classify, conversation_facts, route_to_queue, work_stream_for
 from routing.services.config import queue_member_add, queue_member_remove
 from routing.services.dryrun import routing_dry_run
@@ -49,7 +51,8 @@ from routing.services.workitems import (
 
 __all__ = [
     "Decision", "SweepReport", "agent_capacity_set", "agent_profile_ensure", "assignment_run",
-    "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_consult", "conversation_end", "conversation_enqueue",
+    "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_call_end", "conversation_call_start",
+    "conversation_consult", "conversation_end", "conversation_enqueue",
     "conversation_facts", "conversation_park", "conversation_transfer", "conversation_wrap_up", "effort_model_train", "effort_predict",
     "offer_accept", "queue_member_add", "queue_member_remove", "offer_decline", "offer_timeout", "presence_heartbeat", "presence_set", "queue_stats_publish",
     "route_to_queue", "routing_dry_run", "routing_sweep", "work_stream_for", "workitem_complete", "workitem_explain",

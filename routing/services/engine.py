@@ -55,12 +55,21 @@ from routing.models import (
     Skill,
     WorkItem,
 )
-from routing.services.presence import REACHABLE_PRESENCES, capacity_excess, capacity_take, presence_follow_load
+from routing.services.presence import (
+    REACHABLE_PRESENCES,
+    capacity_excess,
+    capacity_take,
+    consults_open,
+    escalations_held,
+    presence_follow_load,
+)
 from routing.services.prioritization import WINDOW as PRIORITIZATION_WINDOW
 from routing.services.prioritization import prioritization_rules, prioritized
 
 ITEMS_PER_QUEUE = 100
 REJECTIONS_KEPT = 25
+#: D.48: work an agent in a call (holding the Escalation profile) is not offered.
+CALL_BLOCKED_KINDS = frozenset({QueueKind.MESSAGING, QueueKind.VOICE})
 EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 
 
@@ -102,9 +111,26 @@ def memberships_of(queue_ids: Iterable[int]) -> list[tuple[int, int]]:
     )
 
 
+def _session_facts(profiles: dict[int, AgentProfile]) -> tuple[dict[int, int], set[int]]:
+    """Per agent (user id) of ``profiles``: open consults (D.54) and who is in a call (D.48). One query."""
+    consults = (consults_open().filter(agent_id__in=list(profiles))
+                .annotate(kind=Value(0, output_field=IntegerField())).values_list("agent_id", "kind"))
+    calls = (escalations_held().filter(agent_id__in=[p.pk for p in profiles.values()])
+             .annotate(kind=Value(1, output_field=IntegerField())).values_list("agent__user_id", "kind"))
+    counts: dict[int, int] = defaultdict(int)
+    in_call: set[int] = set()
+    for agent_id, kind in consults.union(calls, all=True):
+        if kind:
+            in_call.add(agent_id)
+        else:
+            counts[agent_id] += 1
+    return dict(counts), in_call
+
+
 class _Context:
     """What one cycle (or one explanation) knows: skills scales, capacity-profile usage, marks,
-    custom rules and, when a rule asks "is working", the shift covering now of each agent."""
+    custom rules, open consults and calls and, when a rule asks "is working", the shift covering now
+    of each agent."""
 
     def __init__(self, profiles: list[AgentProfile], queue_ids: Iterable[int], items: list[WorkItem],
                  memberships: list[tuple[int, int]] | None = None):
@@ -153,6 +179,39 @@ class _Context:
                     agent_id__in=self.profiles, starts_at__lte=now, ends_at__gt=now
                 )
             }
+        self.session_limit = settings.ROUTING_MAX_SESSIONS_PER_AGENT
+        self.consults, self.in_call = _session_facts(self.profiles) if self.profiles else ({}, set())
+        self.session_watch = self._near_session_limit(items)
+        self._guarded: dict[tuple[int, bool], bool] = {}
+
+    def _near_session_limit(self, items: list[WorkItem]) -> set[int]:
+        """Agents who could reach the session limit within this cycle: at most one item per unit of
+        room (any number of items if some cost nothing), never more than the batch holds."""
+        cheapest = min((i.capacity_units for i in items), default=1)
+        watch = set()
+        for agent_id, profile in self.profiles.items():
+            room = max(0, profile.capacity_units - profile.used_units)
+            takes = len(items) if cheapest == 0 else min(len(items), room // cheapest)
+            if self.sessions(agent_id) + takes > self.session_limit:
+                watch.add(agent_id)
+        return watch
+
+    def sessions(self, agent_id: int) -> int:
+        """D.54: offered/assigned items (kept current as the cycle books them) plus open consults."""
+        return self.profiles[agent_id].active_items + self.consults.get(agent_id, 0)
+
+    def blocked_by_call(self, item: WorkItem, agent_id: int) -> bool:
+        return agent_id in self.in_call and item.work_stream.kind in CALL_BLOCKED_KINDS
+
+    def guarded(self, item: WorkItem) -> bool:
+        """Whether some member of the item's queue is in a call (for chat and voice work) or near the
+        session limit: then each candidate needs ``choose``'s full check, not the fast lane."""
+        call_blocks = item.work_stream.kind in CALL_BLOCKED_KINDS
+        key = (item.queue_id, call_blocks)
+        if key not in self._guarded:
+            watched = self.session_watch | (self.in_call if call_blocks else set())
+            self._guarded[key] = bool(watched) and any(a in watched for a in self.members.get(item.queue_id, []))
+        return self._guarded[key]
 
     def profile_room(self, agent_id: int, profile_ids: list[int]) -> bool:
         for profile_id in profile_ids:
@@ -302,6 +361,11 @@ def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | N
         is_affinity = cand.agent_id == item.affinity_agent_id
         if cand.declines >= stream.max_offers_per_agent:
             reasons.append(f"declined {cand.declines}×")
+        # Neither affinity nor custom rules lift these two (D.48, D.54).
+        if ctx.blocked_by_call(item, cand.agent_id):
+            reasons.append("in a call")
+        if ctx.sessions(cand.agent_id) >= ctx.session_limit:
+            reasons.append("session limit")
         if not is_affinity:
             if method == AssignmentMethod.CUSTOM:
                 if cand.profile.presence.base not in REACHABLE_PRESENCES:
@@ -445,7 +509,8 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
 
 
 class _FastLanes:
-    """The common case without a full scan: no skills, declines, affinity, profiles or custom rules.
+    """The common case without a full scan: no skills, declines, affinity, profiles or custom rules,
+    and nobody in the queue in a call or near the session limit.
 
     One heap per (queue, work stream, cost) holds the reachable members ordered by
     the method's key. Within a cycle a key only ever gets worse (less capacity
@@ -458,11 +523,10 @@ class _FastLanes:
         self.ctx = ctx
         self.heaps: dict[tuple, list] = {}
 
-    @staticmethod
-    def applies(item: WorkItem, method: str) -> bool:
+    def applies(self, item: WorkItem, method: str) -> bool:
         return (
             method in METHOD_ORDER and not item.required_skills and not item.declines
-            and not item.affinity_agent_id and not item.capacity_profiles
+            and not item.affinity_agent_id and not item.capacity_profiles and not self.ctx.guarded(item)
         )
 
     def _key(self, method: str, profile: AgentProfile, queue_id: int, position: int) -> tuple:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from contactcenter.realtime import publish
 from routing import events
-from routing.choices import BasePresence
-from routing.exceptions import PresenceNotSelectable
-from routing.models import AgentCapacity, AgentProfile, Presence, WorkItem
+from routing.choices import BasePresence, CapacityReset, ParticipantRole, WorkItemStatus
+from routing.exceptions import PresenceNotSelectable, SessionLimitReached
+from routing.models import (
+    ESCALATION_PROFILE_NAME,
+    AgentCapacity,
+    AgentProfile,
+    CapacityProfile,
+    Participant,
+    Presence,
+    WorkItem,
+)
 
 #: Base presences that follow the load automatically (D.51).
 AUTO_PRESENCES = {BasePresence.AVAILABLE, BasePresence.BUSY, BasePresence.DND}
@@ -33,6 +44,41 @@ def presence_builtin(base: str) -> Presence:
             defaults={"base": base, "is_builtin": True, "selectable": base != BasePresence.INACTIVE},
         )
     return found
+
+
+def escalation_profile() -> CapacityProfile:
+    """The built-in Escalation capacity profile (migration 0006; re-created if a database flush removed it)."""
+    found = CapacityProfile.objects.filter(name=ESCALATION_PROFILE_NAME, is_builtin=True).first()
+    if found is None:
+        found, _created = CapacityProfile.objects.update_or_create(
+            name=ESCALATION_PROFILE_NAME,
+            defaults={"default_limit": 1, "reset": CapacityReset.IMMEDIATE, "is_builtin": True},
+        )
+    return found
+
+
+def escalations_held() -> QuerySet[AgentCapacity]:
+    """Agents' usages of the Escalation profile that are held now: those agents are in a call (D.48)."""
+    return AgentCapacity.objects.filter(profile__name=ESCALATION_PROFILE_NAME, profile__is_builtin=True, used__gt=0)
+
+
+def consults_open() -> QuerySet[Participant]:
+    """Consult participations that still are sessions (D.54): not left, on work an agent still holds."""
+    return Participant.objects.filter(
+        role=ParticipantRole.CONSULT, left_at__isnull=True, workitem__status=WorkItemStatus.ASSIGNED
+    )
+
+
+def session_room_check(profile: AgentProfile) -> None:
+    """Refuse one more session for the agent of a (row-locked) profile at the session limit (D.54).
+
+    Sessions are offered/assigned items (``active_items``) plus open consults. One query.
+    Raises SessionLimitReached.
+    """
+    limit = settings.ROUTING_MAX_SESSIONS_PER_AGENT
+    if profile.active_items + consults_open().filter(agent_id=profile.user_id).count() >= limit:
+        raise SessionLimitReached(_("%(agent)s already holds %(n)s sessions, the most allowed.")
+                                  % {"agent": profile.user, "n": limit})
 
 
 def agent_profile_ensure(*, agent) -> AgentProfile:

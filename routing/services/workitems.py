@@ -28,6 +28,7 @@ from routing.choices import (
 )
 from routing.exceptions import (
     AgentAtCapacity,
+    AgentInCall,
     InvalidTransfer,
     NoOpenWorkItem,
     NotHandling,
@@ -52,10 +53,13 @@ from routing.services.classification import (
 from routing.services.engine import assignment_run
 from routing.services.presence import (
     agent_profile_ensure,
+    capacity_profiles_take,
     capacity_release,
     capacity_take,
+    escalations_held,
     presence_builtin,
     presence_follow_load,
+    session_room_check,
 )
 
 OPEN = [WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED]
@@ -340,14 +344,20 @@ def _offer_end(*, workitem: WorkItem, agent_id: int | None, outcome: str, reason
 
 
 def _assign_now(item: WorkItem, agent, *, allow_exceed: bool, summary: str, **detail) -> None:
-    """Give a locked item to ``agent`` directly (pick, transfer, force-assign)."""
+    """Give a locked item to ``agent`` directly (pick, transfer, force-assign), with its capacity
+    profiles (a call's Escalation profile follows it, D.48). Raises SessionLimitReached (D.54, even
+    when capacity may be exceeded), AgentInCall (a call can't join another), AgentAtCapacity."""
     agent_profile_ensure(agent=agent)
     profile = AgentProfile.objects.select_for_update().select_related("presence").get(user=agent)
+    session_room_check(profile)
+    if item.call_mode and escalations_held().filter(agent=profile).exists():
+        raise AgentInCall()
     if not allow_exceed and profile.capacity_units - profile.used_units < item.capacity_units:
         raise AgentAtCapacity()
     now = timezone.now()
     item.agent_id = agent.pk
     capacity_take(profile, item, allow_exceed=allow_exceed, now=now)
+    capacity_profiles_take(profile, item, allow_exceed=allow_exceed)
     presence_follow_load(profile)
     profile.save(update_fields=[
         "used_units", "forced_units", "active_items", "last_assigned_at", "presence", "presence_changed_at",
@@ -376,7 +386,7 @@ def workitem_pick(*, workitem: WorkItem, agent) -> WorkItem:
     """An agent picks a queued item from one of their queues (B.34: may drive capacity past its limit, recorded).
 
     Side effects: as a direct assignment (WorkItem, Offer, AgentProfile, the
-    conversation assigned). Raises NotQueueMember, WorkItemTaken.
+    conversation assigned). Raises NotQueueMember, WorkItemTaken, SessionLimitReached.
     """
     with transaction.atomic():
         item = _lock_item(workitem)
@@ -392,7 +402,7 @@ def workitem_force_assign(*, workitem: WorkItem, agent, actor) -> WorkItem:
     """A supervisor gives an open item to an agent, even beyond capacity (D.45, recorded as forced units).
 
     Side effects: any pending offer withdrawn or current holder released; then
-    as a direct assignment. Raises NotPermitted, WorkItemTaken (item closed).
+    as a direct assignment. Raises NotPermitted, WorkItemTaken (item closed), SessionLimitReached, AgentInCall.
     """
     if not is_supervisor(actor):
         raise NotPermitted()
@@ -436,7 +446,9 @@ def conversation_transfer(
     unless a supervisor transfers (then it is recorded as forced).
     ``note`` becomes an internal note. Side effects: WorkItem, AgentProfile,
     RoutingDiagnostic, the conversation routed/assigned, a note Message.
-    Raises InvalidTransfer, NoOpenWorkItem, QueueKindMismatch, QueueClosed, AgentAtCapacity.
+    A call in progress (its Escalation profile) follows the item (D.48).
+    Raises InvalidTransfer, NoOpenWorkItem, QueueKindMismatch, QueueClosed, AgentAtCapacity,
+    SessionLimitReached, AgentInCall.
     """
     if (to_queue is None) == (to_agent is None):
         raise InvalidTransfer()
@@ -478,12 +490,15 @@ def conversation_consult(*, conversation: Conversation, actor, consultant, note:
     ``note`` (the question) is kept as an internal note, where the consultant's
     answers (``consult_reply``) join it: the side chat never reaches the customer.
     Side effects: Participant (role consult), a note Message; after commit
-    ``consult.requested`` to the consultant. Raises NoOpenWorkItem.
+    ``consult.requested`` to the consultant. Locks the consultant's routing profile.
+    Raises NoOpenWorkItem, SessionLimitReached (the consult would be one session too many, D.54).
     """
     with transaction.atomic():
         item = workitem_open_for(conversation)
         if item is None:
             raise NoOpenWorkItem()
+        agent_profile_ensure(agent=consultant)
+        session_room_check(AgentProfile.objects.select_for_update().select_related("user").get(user=consultant))
         participant = Participant.objects.create(
             workitem=item, agent=consultant, role=ParticipantRole.CONSULT, invited_by=actor
         )

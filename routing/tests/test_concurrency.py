@@ -21,7 +21,8 @@ QUEUES = 10
 CAPACITY = 20  # 4,000 units for 5,000 items: 1,000 must stay queued
 
 
-def test_parallel_routers_never_double_assign_or_exceed_capacity():
+def test_parallel_routers_never_double_assign_or_exceed_capacity(settings):
+    settings.ROUTING_MAX_SESSIONS_PER_AGENT = CAPACITY  # capacity, not the session limit (D.54), is what runs out
     population = populate(agents=AGENTS, items=ITEMS, queues=QUEUES, capacity=CAPACITY, prefix="conc")
     errors: list[BaseException] = []
     decided: list[int] = []
