@@ -58,7 +58,9 @@ def test_assignment_throughput():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_enqueue_to_offer_latency(django_user_model):
+async def test_enqueue_to_offer_latency(django_user_model, settings):
+    # One agent holds every sample's offer; the session limit (D.54) would stop at 10.
+    settings.ROUTING_MAX_SESSIONS_PER_AGENT = 10 * LATENCY_SAMPLES
     @sync_to_async
     def setup():
         agent = django_user_model.objects.create_user(username="bench-latency-agent")
