@@ -646,31 +646,31 @@ def _assign_batch(items: list[WorkItem], ctx: _Context, buckets: dict[int, str])
 
 
 def _bulk_set(model, objects: list, field_names: list[str]) -> None:
-    """``UPDATE ... FROM (VALUES ...)``: one statement for many rows, without the CASE-per-row
-    expression tree ``bulk_update`` builds (which costs more than the whole cycle)."""
+    """``UPDATE ... FROM UNNEST(<one array per column>)``: one statement for many rows.
+
+    ``bulk_update`` builds a CASE-per-row expression tree that costs more than
+    the whole cycle; a VALUES list makes the SQL text differ with every row
+    count, so the driver parses it anew each time. With arrays the text is the
+    same for every call and only the parameters change.
+    """
     if not objects:
         return
     fields = [model._meta.get_field(name) for name in field_names]
     pk = model._meta.pk
-    columns = [pk.column] + [f.column for f in fields]
+    quote = connection.ops.quote_name
+    columns = [quote(pk.column)] + [quote(f.column) for f in fields]
     types = [pk.db_type(connection)] + [
         f.target_field.db_type(connection) if f.is_relation else f.db_type(connection) for f in fields
     ]
-    row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
-    table = connection.ops.quote_name(model._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(c)} = v.{connection.ops.quote_name(c)}" for c in columns[1:])
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    for start in range(0, len(objects), 1000):
-        chunk = objects[start:start + 1000]
-        params = []
-        for obj in chunk:
-            params.append(obj.pk)
-            for f in fields:
-                params.append(f.get_db_prep_save(getattr(obj, f.attname), connection))
-        sql = (f"UPDATE {table} AS t SET {assignments} FROM (VALUES {', '.join([row] * len(chunk))}) "
-               f"AS v({names}) WHERE t.{connection.ops.quote_name(pk.column)} = v.{connection.ops.quote_name(pk.column)}")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    assignments = ", ".join(f"{c} = v.{c}" for c in columns[1:])
+    sql = (f"UPDATE {quote(model._meta.db_table)} AS t SET {assignments} FROM UNNEST({arrays}) "
+           f"AS v({', '.join(columns)}) WHERE t.{columns[0]} = v.{columns[0]}")
+    params = [[obj.pk for obj in objects]] + [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for obj in objects] for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 @batched()
