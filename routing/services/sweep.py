@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contactcenter.realtime import batched
-from crm.choices import ChannelKind, ConversationStatus
+from crm.choices import CaseStatus, ChannelKind, ConversationStatus
 from crm.exceptions import ConversationClosed
 from crm.models import Conversation
 from crm.services import conversation_route
@@ -97,12 +98,14 @@ def routing_sweep(*, now=None) -> SweepReport:
             locked.save(update_fields=["capacity_held", "forced_units", "wrap_up_release_at"])
         _run_for_agent(locked.agent_id)
         report.wrap_ups_released += 1
-    # Conversations closed elsewhere (crm, a channel adapter) still holding a work item.
+    # Conversations closed elsewhere (crm, a channel adapter), or whose case was resolved or
+    # cancelled (D.46: a record releases capacity then), still holding a work item.
     for item in WorkItem.objects.filter(
+        Q(conversation__status=ConversationStatus.CLOSED) | Q(case__status__in=CaseStatus.closed()),
         status__in=[WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED],
-        conversation__status=ConversationStatus.CLOSED,
-    ).select_related("conversation")[:BATCH]:
-        if workitem_complete(conversation=item.conversation, reason="closed") is not None:
+    ).select_related("conversation", "case")[:BATCH]:
+        reason = "closed" if item.conversation.status == ConversationStatus.CLOSED else f"case {item.case.status}"
+        if workitem_complete(conversation=item.conversation, reason=reason) is not None:
             report.reconciled += 1
     _routing_retry(now, report)
     due = overflow_due_in_queue(now=now)

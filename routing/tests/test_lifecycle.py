@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from crm import selectors as crm_selectors
 from crm import services as crm_services
-from crm.choices import ChannelKind, ConversationStatus
+from crm.choices import CaseStatus, ChannelKind, ConversationStatus
 from crm.models import Conversation
 from routing import exceptions, selectors, services
 from routing.choices import BasePresence, QueueKind, WorkItemStatus, WrapUpMode
@@ -104,6 +104,27 @@ def test_conversation_closed_elsewhere_is_reconciled_by_the_sweep():
     item = assigned_item(alice)
     crm_services.conversation_close(conversation=item.conversation, actor=alice)
     report = services.routing_sweep()
+    item.refresh_from_db()
+    assert report.reconciled == 1 and item.status == WorkItemStatus.COMPLETED
+    assert f.profile_of(alice).used_units == 0
+
+
+@pytest.mark.parametrize("close", ["resolve", "cancel"])
+def test_d46_a_resolved_or_cancelled_case_releases_its_capacity(close, supervisor):
+    alice = f.agent("alice", capacity=1)
+    f.stream(channel=ChannelKind.EMAIL, kind=QueueKind.RECORD,
+             fallback=f.queue("Cases", kind=QueueKind.RECORD, members=[alice]))
+    conversation = f.inbound("My invoice is wrong", channel=ChannelKind.EMAIL, address="ann@example.com")
+    case = crm_services.case_open_from_conversation(conversation=conversation, actor=supervisor)
+    item = services.conversation_enqueue(conversation=conversation)
+    services.offer_accept(workitem=item, agent=alice)
+    if close == "resolve":
+        crm_services.case_resolve(case=case, actor=alice, resolution="Credit note sent.")
+    else:
+        crm_services.case_update(case=case, actor=alice, status=CaseStatus.CANCELLED)
+
+    report = services.routing_sweep()
+
     item.refresh_from_db()
     assert report.reconciled == 1 and item.status == WorkItemStatus.COMPLETED
     assert f.profile_of(alice).used_units == 0
