@@ -48,6 +48,7 @@ class OrderBy(models.TextChoices):
     MOST_PROFICIENT = "most_proficient", _("Most proficient")
     SKILL_COUNT = "skill_count", _("Skill count")
     LEAST_ACTIVE = "least_active", _("Least active")
+    AGENT_FIELD = "agent_field", _("An agent or user field")
 
 
 class PrioritizationOrder(models.TextChoices):

@@ -13,7 +13,9 @@ Agent fields (custom assignment rules, B.26): ``presence``, ``remaining_capacity
 ``active_items``, ``skills`` (op ``exact``), ``agent.<attribute>``, ``user.<field>``,
 and two checks that take no value: ``{"field": "capacity", "op": "available"}``
 (room for the item's units) and ``{"field": "calendar", "op": "is_working"}``
-(an assignable shift covers now).
+(an assignable shift covers now). An agent condition may compare with a
+work-item field instead of a fixed value: ``{"field": "agent.language", "op":
+"eq", "value": {"item": "contact.language"}}``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ RECORD_ROOTS = {"contact", "account", "case"}
 MAX_RELATED_LEVELS = 2
 AGENT_ROOTS = {"presence", "remaining_capacity", "active_items", "skills"}
 AGENT_RECORD_ROOTS = {"agent", "user"}
+#: Operators an agent condition may use against a work-item field (B.26 dynamic comparisons).
+DYNAMIC_OPERATORS = {"eq", "ne", "gt", "gte", "lt", "lte", "contains"}
 #: Agent-only operators, each with the one field it applies to (B.26); they take no value.
 AGENT_OPERATORS = {"available": "capacity", "is_working": "calendar"}
 
@@ -66,6 +70,9 @@ def _check_condition(condition: Any, *, agent: bool) -> None:
             raise ValidationError(_("Unknown agent field %(f)r.") % {"f": field})
         if root == "skills":
             validate_skill_list(condition.get("value"))
+        elif isinstance(condition.get("value"), dict):
+            _check_item_reference(condition["value"], op)
+            return
     else:
         if root in SCALAR_ROOTS:
             if len(parts) != 1:
@@ -95,6 +102,33 @@ def _check_condition(condition: Any, *, agent: bool) -> None:
         threshold = value.get("threshold", 0.5)
         if not isinstance(threshold, int | float) or not 0 < threshold <= 1:
             raise ValidationError(_("The similarity threshold is between 0 and 1."))
+
+
+def _check_item_reference(value: dict, op: str) -> None:
+    """B.26's dynamic comparison: ``{"item": "contact.language"}`` compares the agent field with a work-item field."""
+    path = value.get("item")
+    if set(value) != {"item"} or not isinstance(path, str) or path == "text":
+        raise ValidationError(_('Compare with a work-item field as {"item": "<field>"} (not the customer\'s text).'))
+    if op not in DYNAMIC_OPERATORS:
+        raise ValidationError(_("%(op)s cannot compare with a work-item field.") % {"op": op})
+    _check_condition({"field": path, "op": "exists"}, agent=False)
+
+
+def item_reference(value: Any) -> str | None:
+    """The work-item field a dynamic agent condition compares with, or None for a static value."""
+    return value["item"] if isinstance(value, dict) and "item" in value else None
+
+
+def uses_item_fields(conditions: list[dict]) -> bool:
+    """Whether agent ``conditions`` compare with work-item fields (so the items' records must be read)."""
+    return any(item_reference(condition.get("value")) for condition in conditions)
+
+
+def validate_order_field(value: str) -> None:
+    """An agent field to order by (B.25): ``agent.<attribute>`` or ``user.<field>``; ``-`` first for descending."""
+    parts = value.removeprefix("-").split(".")
+    if len(parts) != 2 or parts[0] not in AGENT_RECORD_ROOTS or not parts[1]:
+        raise ValidationError(_("Order by agent.<attribute> or user.<field>, with - in front for descending."))
 
 
 def validate_conditions(value: Any) -> None:

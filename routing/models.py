@@ -611,12 +611,22 @@ class AssignmentRule(models.Model):
     order = models.PositiveIntegerField(_("order"), default=0)
     conditions = models.JSONField(_("conditions"), default=list, blank=True, validators=[rule_conditions.validate_agent_conditions])
     order_by = models.CharField(_("order by"), max_length=24, choices=OrderBy.choices, default=OrderBy.ROUND_ROBIN)
+    order_field = models.CharField(
+        _("order by field"), max_length=100, blank=True, validators=[rule_conditions.validate_order_field],
+        help_text=_("With order by an agent field: agent.<attribute> or user.<field>; - in front for descending."),
+    )
 
     class Meta:
         ordering = ["queue", "order", "id"]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.order_by == OrderBy.AGENT_FIELD and not self.order_field:
+            raise ValidationError({"order_field": _("Name the field to order by.")})
+        if self.order_by != OrderBy.AGENT_FIELD and self.order_field:
+            raise ValidationError({"order_field": _("Only used when ordering by an agent field.")})
 
 
 class PrioritizationRule(models.Model):

@@ -152,7 +152,7 @@ class OverflowRuleSerializer(CleanModelSerializer):
 class AssignmentRuleSerializer(CleanModelSerializer):
     class Meta:
         model = models.AssignmentRule
-        fields = ["id", "queue", "name", "order", "conditions", "order_by"]
+        fields = ["id", "queue", "name", "order", "conditions", "order_by", "order_field"]
 
 
 class PrioritizationRuleSerializer(CleanModelSerializer):

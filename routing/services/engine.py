@@ -22,12 +22,13 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import total_ordering
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When, prefetch_related_objects
 from django.utils import timezone
 
 from contactcenter.realtime import batched, publish
@@ -64,7 +65,7 @@ from routing.services.presence import (
     presence_follow_load,
 )
 from routing.services.prioritization import WINDOW as PRIORITIZATION_WINDOW
-from routing.services.prioritization import prioritization_rules, prioritized
+from routing.services.prioritization import prioritization_rules, prioritized, workitem_facts
 
 ITEMS_PER_QUEUE = 100
 REJECTIONS_KEPT = 25
@@ -171,6 +172,11 @@ class _Context:
             custom_queue_ids = {i.queue_id for i in items if i.queue.assignment_method == AssignmentMethod.CUSTOM}
             for rule in AssignmentRule.objects.filter(queue_id__in=custom_queue_ids).order_by("order", "id"):
                 self.rules[rule.queue_id].append(rule)
+        self._item_facts: dict[int, dict] = {}
+        if any(conditions.uses_item_fields(rule.conditions) for rules in self.rules.values() for rule in rules):
+            # Dynamic comparisons read the items' records: fetched once for the batch, not per item.
+            prefetch_related_objects([i for i in items if i.queue_id in self.rules],
+                                     "conversation__contact__account", "case")
         self.shifts: dict[int, AgentShift] = {}
         if any(conditions.uses_calendar(rule.conditions) for rules in self.rules.values() for rule in rules):
             now = timezone.now()
@@ -213,6 +219,12 @@ class _Context:
             self._guarded[key] = bool(watched) and any(a in watched for a in self.members.get(item.queue_id, []))
         return self._guarded[key]
 
+    def item_facts(self, item: WorkItem) -> dict:
+        """The work-item fields agent conditions may compare with (B.26), worked out once per item."""
+        if item.pk not in self._item_facts:
+            self._item_facts[item.pk] = workitem_facts(item)
+        return self._item_facts[item.pk]
+
     def profile_room(self, agent_id: int, profile_ids: list[int]) -> bool:
         for profile_id in profile_ids:
             limit, used = self.profile_usage.get((agent_id, profile_id), [self.profile_limits.get(profile_id, 0), 0])
@@ -254,7 +266,32 @@ def _proficiency_surplus(ctx: _Context, required: list[dict], held: dict[int, in
     return surplus
 
 
-def _order_key(order_by: str, cand: Candidate, item: WorkItem, ctx: _Context):
+@total_ordering
+class _Descending:
+    """Wraps a value so that ``min`` finds the largest."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other) -> bool:
+        return self.value == other.value
+
+    def __lt__(self, other) -> bool:
+        return self.value > other.value
+
+
+def _field_key(field: str, cand: Candidate, item: WorkItem) -> tuple:
+    """B.25's order by any agent field: agents without a value come last; values of one type compare."""
+    descending = field.startswith("-")
+    value = conditions.resolve(_agent_facts(cand, item), field.removeprefix("-"))
+    if value is None:
+        return (1, "", 0)
+    return (0, type(value).__name__, _Descending(value) if descending else value)
+
+
+def _order_key(order_by: str, cand: Candidate, item: WorkItem, ctx: _Context, field: str = ""):
+    if order_by == OrderBy.AGENT_FIELD:
+        return (_field_key(field, cand, item), cand.round_robin_key())
     if order_by == OrderBy.REMAINING_CAPACITY:
         return (-cand.remaining, cand.round_robin_key())
     if order_by == OrderBy.LEAST_ACTIVE:
@@ -287,7 +324,7 @@ def _agent_facts(cand: Candidate, item: WorkItem) -> dict:
     }
 
 
-def _custom_rule_miss(rule: AssignmentRule, cand: Candidate, item: WorkItem) -> str | None:
+def _custom_rule_miss(rule: AssignmentRule, cand: Candidate, item: WorkItem, ctx: _Context) -> str | None:
     """Why ``cand`` does not meet ``rule`` for ``item`` (a rejection reason), or None when it does."""
     facts = None
     for condition in rule.conditions:
@@ -305,6 +342,9 @@ def _custom_rule_miss(rule: AssignmentRule, cand: Candidate, item: WorkItem) -> 
                 return f"not working ({cand.shift.activity})"
         else:
             facts = facts or _agent_facts(cand, item)
+            reference = conditions.item_reference(value)
+            if reference is not None:
+                value = conditions.resolve(ctx.item_facts(item), reference)
             if not conditions.compare(conditions.resolve(facts, field), op, value):
                 return f"{field} not {op} {value!r}"
     return None
@@ -323,13 +363,13 @@ def _choose_by_rules(item: WorkItem, ctx: _Context, pool: list[Candidate], trace
     for rule in ctx.rules.get(item.queue_id, []):
         matching = []
         for cand in pool:
-            miss = _custom_rule_miss(rule, cand, item)
+            miss = _custom_rule_miss(rule, cand, item, ctx)
             if miss is None:
                 matching.append(cand)
             elif miss not in misses.setdefault(cand.agent_id, []):
                 misses[cand.agent_id].append(miss)
         if matching:
-            chosen = min(matching, key=lambda c: _order_key(rule.order_by, c, item, ctx))
+            chosen = min(matching, key=lambda c: _order_key(rule.order_by, c, item, ctx, rule.order_field))
             accepted = {c.agent_id for c in matching}
             trace["chosen_by"] = f"rule {rule.name} ordered by {rule.order_by}"
             break

@@ -270,3 +270,54 @@ def test_demo_books_todays_shifts_once():
     demo.seed(io.StringIO())
     assert AgentShift.objects.count() == sum(len(bookings) for bookings in demo.SHIFTS.values())
     assert set(AgentShift.objects.filter(assignable=False).values_list("activity", flat=True)) == {"Lunch", "Training"}
+
+
+# B.25–B.26: order by any agent field; compare an agent field with a work-item field
+
+
+def test_b26_an_agent_condition_compares_with_a_work_item_field():
+    english, french = f.agent("english", attributes={"language": "en"}), f.agent("french", attributes={"language": "fr"})
+    f.stream(fallback=custom_queue([english, french], [
+        {"field": "agent.language", "op": "eq", "value": {"item": "contact.language"}}, CAPACITY_AVAILABLE,
+    ]))
+
+    item = services.conversation_enqueue(conversation=f.inbound("Bonjour", contact_defaults={"language": "fr"}))
+
+    assert item.agent == french
+    trace = services.workitem_explain(workitem=item)
+    assert rejected_reasons(trace)[english.pk] == ["agent.language not eq 'fr'"]
+
+
+@pytest.mark.parametrize(("order_field", "expected"), [("agent.seniority", "junior"), ("-agent.seniority", "senior")])
+def test_b25_a_rule_orders_its_agents_by_an_agent_field(order_field, expected):
+    agents = [f.agent(name, attributes={"seniority": years}) for name, years in
+              [("middle", 5), ("senior", 12), ("junior", 1)]] + [f.agent("unknown")]
+    queue = f.queue(members=agents, assignment_method=AssignmentMethod.CUSTOM)
+    AssignmentRule.objects.create(queue=queue, name="By seniority", order_by=OrderBy.AGENT_FIELD,
+                                  order_field=order_field, conditions=[CAPACITY_AVAILABLE])
+    f.stream(fallback=queue)
+
+    assert enqueue().agent.username == expected
+
+
+def test_dynamic_comparisons_and_order_fields_are_validated_through_the_api(supervisor):
+    api, queue = client_for(supervisor), f.queue(assignment_method=AssignmentMethod.CUSTOM)
+
+    reads_text = api.post(f"{BASE}/assignment-rules/", {"queue": queue.pk, "name": "Echo", "conditions": [
+        {"field": "agent.language", "op": "eq", "value": {"item": "text"}}]}, format="json")
+    too_deep = api.post(f"{BASE}/assignment-rules/", {"queue": queue.pk, "name": "Deep", "conditions": [
+        {"field": "user.email", "op": "eq", "value": {"item": "contact.account.owner.email"}}]}, format="json")
+    no_field = api.post(f"{BASE}/assignment-rules/", {"queue": queue.pk, "name": "Order",
+                                                      "order_by": "agent_field"}, format="json")
+    bad_field = api.post(f"{BASE}/assignment-rules/", {"queue": queue.pk, "name": "Order", "order_by": "agent_field",
+                                                       "order_field": "presence"}, format="json")
+    good = api.post(f"{BASE}/assignment-rules/", {"queue": queue.pk, "name": "Language", "order_by": "agent_field",
+                                                  "order_field": "-agent.seniority", "conditions": [
+                                                      {"field": "agent.language", "op": "eq",
+                                                       "value": {"item": "contact.language"}}]}, format="json")
+
+    assert reads_text.status_code == 400 and "conditions" in reads_text.json()["error"]["fields"]
+    assert too_deep.status_code == 400 and "conditions" in too_deep.json()["error"]["fields"]
+    assert no_field.status_code == 400 and "order_field" in no_field.json()["error"]["fields"]
+    assert bad_field.status_code == 400 and "order_field" in bad_field.json()["error"]["fields"]
+    assert good.status_code == 201, good.json()
