@@ -7,5 +7,5 @@ class RoutingConfig(AppConfig):
     verbose_name = _("Routing")
 
     def ready(self):
-        # Offer dialogs, presence and load over the agent socket (see routing.live).
-        from routing import live  # noqa: F401
+        # Offer dialogs, presence and load over the agent socket (routing.live); presence at sign-in/out (routing.auth).
+        from routing import auth, live  # noqa: F401

@@ -4,6 +4,7 @@ Public surface, for other apps and interfaces:
 
 * ``conversation_enqueue(*, conversation, context=None) -> WorkItem``
 * ``presence_set(*, agent, presence, system=False) -> AgentProfile``
+* ``presence_sign_in(*, agent)`` / ``presence_sign_out(*, agent)`` (D.50: default presence at sign-in; Offline at sign-out)
 * ``offer_accept(*, workitem, agent)`` / ``offer_decline(*, workitem, agent, reason="")``
 * ``workitem_pick(*, workitem, agent)`` / ``workitem_force_assign(*, workitem, agent, actor)``
 * ``workitem_release(*, workitem, actor, reason="")`` / ``workitem_complete(*, conversation, actor=None, reason="")``
@@ -30,6 +31,8 @@ from routing.services.presence import (
     capacity_end_of_day_reset,
     presence_heartbeat,
     presence_set,
+    presence_sign_in,
+    presence_sign_out,
 )
 from routing.services.sweep import SweepReport, routing_sweep
 from routing.services.workitems import (
@@ -54,7 +57,8 @@ __all__ = [
     "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_call_end", "conversation_call_start",
     "conversation_consult", "conversation_end", "conversation_enqueue",
     "conversation_facts", "conversation_park", "conversation_transfer", "conversation_wrap_up", "effort_model_train", "effort_predict",
-    "offer_accept", "queue_member_add", "queue_member_remove", "offer_decline", "offer_timeout", "presence_heartbeat", "presence_set", "queue_stats_publish",
+    "offer_accept", "queue_member_add", "queue_member_remove", "offer_decline", "offer_timeout", "presence_heartbeat", "presence_set", "presence_sign_in",
+    "presence_sign_out", "queue_stats_publish",
     "route_to_queue", "routing_dry_run", "routing_sweep", "work_stream_for", "workitem_complete", "workitem_explain",
     "workitem_force_assign", "workitem_pick", "workitem_release",
 ]

@@ -132,6 +132,27 @@ def presence_set(*, agent, presence, system: bool = False) -> AgentProfile:
     return profile
 
 
+def presence_sign_in(*, agent) -> AgentProfile | None:
+    """D.50: an agent who signs in starts in their default presence, or Available without one.
+
+    Users without a routing profile (not agents) are left alone. Side effects:
+    those of ``presence_set``.
+    """
+    profile = AgentProfile.objects.filter(user=agent).select_related("default_presence").first()
+    if profile is None:
+        return None
+    default = profile.default_presence
+    start = default if default is not None and default.selectable else presence_builtin(BasePresence.AVAILABLE)
+    return presence_set(agent=agent, presence=start)
+
+
+def presence_sign_out(*, agent) -> AgentProfile | None:
+    """An agent who signs out goes Offline: no offers, not counted as staffed. Side effects: ``presence_set``."""
+    if not AgentProfile.objects.filter(user=agent).exists():
+        return None
+    return presence_set(agent=agent, presence=presence_builtin(BasePresence.OFFLINE))
+
+
 def presence_heartbeat(*, agent) -> None:
     """Record that the agent's client is alive (D.53)."""
     AgentProfile.objects.filter(user=agent).update(heartbeat_at=timezone.now())

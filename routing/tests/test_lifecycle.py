@@ -256,3 +256,20 @@ def test_missing_heartbeat_sets_the_agent_offline(published):
     assert f.profile_of(alice).presence.base == BasePresence.AVAILABLE
     report = services.routing_sweep(now=timezone.now() + timedelta(seconds=61))
     assert report.went_offline == 1 and f.profile_of(alice).presence.base == BasePresence.OFFLINE
+
+
+def test_d50_signing_in_starts_in_the_default_presence_and_signing_out_goes_offline(client):
+    alice = f.agent("alice", presence=BasePresence.OFFLINE)
+    alice.set_password("pw-alice")
+    alice.save()
+    lunch = Presence.objects.create(name="Back soon", base=BasePresence.AWAY)
+    bob = f.agent("bob", presence=BasePresence.OFFLINE, default_presence=lunch)
+    bob.set_password("pw-bob")
+    bob.save()
+
+    client.post("/login/", {"username": "alice", "password": "pw-alice"})
+    assert f.profile_of(alice).presence.base == BasePresence.AVAILABLE  # no default: Available
+    client.post("/logout/")
+    assert f.profile_of(alice).presence.base == BasePresence.OFFLINE
+    client.post("/login/", {"username": "bob", "password": "pw-bob"})
+    assert f.profile_of(bob).presence == lunch

@@ -23,6 +23,13 @@ def client_for(user) -> Client:
     return client
 
 
+def signed_in_offline(user) -> Client:
+    """Signing in makes an agent Available (D.50); this one then steps away, so nothing is pushed to them."""
+    client = client_for(user)
+    services.presence_set(agent=user, presence=BasePresence.OFFLINE)
+    return client
+
+
 @pytest.fixture
 def alice():
     return f.agent("alice", capacity=2)
@@ -104,15 +111,16 @@ def test_an_agent_cannot_answer_another_agents_offer(offered, bob):
 
 
 def test_pick_mode_lists_open_items_in_my_queues_and_picks(alice, bob):
-    picker = f.agent("carol", presence=BasePresence.OFFLINE)
+    picker = f.agent("carol")
+    picker_client = signed_in_offline(picker)
     f.stream(fallback=f.queue("Pick", members=[picker]))
     item = services.conversation_enqueue(conversation=f.inbound("Anyone there?"))
     assert item.status == WorkItemStatus.QUEUED
-    assert f"pickable-{item.pk}" in client_for(picker).get("/workspace/queue-work/").content.decode()
+    assert f"pickable-{item.pk}" in picker_client.get("/workspace/queue-work/").content.decode()
     assert f"pickable-{item.pk}" not in client_for(bob).get("/workspace/queue-work/").content.decode()
     assert client_for(bob).post(f"/workspace/queue-work/{item.pk}/pick/", **HTMX).status_code == 404
 
-    response = client_for(picker).post(f"/workspace/queue-work/{item.pk}/pick/", **HTMX)
+    response = picker_client.post(f"/workspace/queue-work/{item.pk}/pick/", **HTMX)
     assert response.status_code == 200
     assert json.loads(response["HX-Trigger"])["session-open"]["id"] == item.conversation_id
     item.refresh_from_db()
@@ -224,11 +232,11 @@ def test_workspace_views_need_a_staff_member(outsider, offered):
 
 
 def test_queue_work_query_count_does_not_grow(alice, django_assert_max_num_queries):
-    picker = f.agent("carol", presence=BasePresence.OFFLINE)
+    picker = f.agent("carol")
+    client = signed_in_offline(picker)
     f.stream(fallback=f.queue("Pick", members=[picker]))
     for n in range(3):
         services.conversation_enqueue(conversation=f.inbound(f"few {n}"))
-    client = client_for(picker)
     with django_assert_max_num_queries(8) as few:
         client.get("/workspace/queue-work/")
     for n in range(15):
