@@ -193,6 +193,21 @@ class AssignmentRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "queue", "order", "order_by"]
 
 
+@admin.register(models.AutoCloseTimer)
+class AutoCloseTimerAdmin(admin.ModelAdmin):
+    """E.67: the fixed set of auto-close timers; only their minutes are edited."""
+
+    list_display = ["family", "status", "minutes"]
+    list_editable = ["minutes"]
+    list_display_links = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(models.PrioritizationRule)
 class PrioritizationRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "queue", "order", "order_by"]

@@ -51,6 +51,14 @@ class OrderBy(models.TextChoices):
     AGENT_FIELD = "agent_field", _("An agent or user field")
 
 
+class ChannelFamily(models.TextChoices):
+    """How the auto-close timers group channels (E.67)."""
+
+    CHAT = "chat", _("Live chat")
+    VOICE = "voice", _("Voice")
+    ASYNC = "async", _("Asynchronous (SMS, email, custom)")
+
+
 class PrioritizationOrder(models.TextChoices):
     """How a prioritization bucket sorts its items (B.24)."""
 

@@ -9,13 +9,14 @@ from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 
-from crm.choices import ChannelKind
+from crm.choices import ChannelKind, ConversationStatus
 from routing import conditions as rule_conditions
 from routing.choices import (
     AssignmentMethod,
     BasePresence,
     CallMode,
     CapacityReset,
+    ChannelFamily,
     DiagnosticStage,
     DistributionMode,
     OfferOutcome,
@@ -627,6 +628,26 @@ class AssignmentRule(models.Model):
             raise ValidationError({"order_field": _("Name the field to order by.")})
         if self.order_by != OrderBy.AGENT_FIELD and self.order_field:
             raise ValidationError({"order_field": _("Only used when ordering by an agent field.")})
+
+
+class AutoCloseTimer(models.Model):
+    """E.67: after how many minutes without a message a conversation of a channel family in a state
+    is closed by the sweep (a voice call active that long goes to wrap-up instead).
+
+    The set of timers is fixed (created by a migration); only the minutes change.
+    Waiting conversations follow their work stream's inactivity setting instead.
+    """
+
+    family = models.CharField(_("channels"), max_length=8, choices=ChannelFamily.choices, editable=False)
+    status = models.CharField(_("conversation state"), max_length=16, choices=ConversationStatus.choices, editable=False)
+    minutes = models.PositiveIntegerField(_("minutes"), validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["family", "status"]
+        constraints = [models.UniqueConstraint(fields=["family", "status"], name="routing_one_timer_per_state")]
+
+    def __str__(self) -> str:
+        return f"{self.get_family_display()} {self.status}: {self.minutes} min"
 
 
 class PrioritizationRule(models.Model):

@@ -155,6 +155,13 @@ class AssignmentRuleSerializer(CleanModelSerializer):
         fields = ["id", "queue", "name", "order", "conditions", "order_by", "order_field"]
 
 
+class AutoCloseTimerSerializer(CleanModelSerializer):
+    class Meta:
+        model = models.AutoCloseTimer
+        fields = ["id", "family", "status", "minutes"]
+        read_only_fields = ["family", "status"]
+
+
 class PrioritizationRuleSerializer(CleanModelSerializer):
     class Meta:
         model = models.PrioritizationRule

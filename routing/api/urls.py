@@ -16,6 +16,7 @@ router.register("classification-rules", views.ClassificationRuleViewSet, basenam
 router.register("route-rules", views.RouteRuleViewSet, basename="routing-route-rule")
 router.register("overflow-rules", views.OverflowRuleViewSet, basename="routing-overflow-rule")
 router.register("assignment-rules", views.AssignmentRuleViewSet, basename="routing-assignment-rule")
+router.register("auto-close-timers", views.AutoCloseTimerViewSet, basename="routing-auto-close-timer")
 router.register("prioritization-rules", views.PrioritizationRuleViewSet, basename="routing-prioritization-rule")
 router.register("shifts", views.AgentShiftViewSet, basename="routing-shift")
 router.register("agents", views.AgentProfileViewSet, basename="routing-agent")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, viewsets
+from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -159,6 +159,15 @@ class AssignmentRuleViewSet(ConfigViewSet):
     queryset = models.AssignmentRule.objects.order_by("queue_id", "order", "id")
     serializer_class = s.AssignmentRuleSerializer
     filterset_fields = ["queue"]
+
+
+class AutoCloseTimerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                            viewsets.GenericViewSet):
+    """E.67's auto-close timers: a fixed set, read by staff; supervisors change their minutes."""
+
+    permission_classes = [HasScope, SupervisorWrites]
+    queryset = models.AutoCloseTimer.objects.order_by("family", "status")
+    serializer_class = s.AutoCloseTimerSerializer
 
 
 class PrioritizationRuleViewSet(ConfigViewSet):

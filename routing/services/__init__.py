@@ -16,7 +16,7 @@ Public surface, for other apps and interfaces:
 * ``assignment_run(*, queue_ids=None, limit_per_queue=100) -> list[Decision]``
 * ``queue_member_add(*, queue, agent)`` / ``queue_member_remove(*, queue, agent)``
 * ``routing_dry_run(*, channel_kind, text, context=None, contact=None) -> dict`` (writes nothing)
-* ``routing_sweep(*, now=None) -> SweepReport``; ``effort_model_train()``
+* ``routing_sweep(*, now=None) -> SweepReport``; ``auto_close_timers()`` (E.67); ``effort_model_train()``
 """
 
 from routing.services.calls import conversation_call_end, conversation_call_start
@@ -34,7 +34,7 @@ from routing.services.presence import (
     presence_sign_in,
     presence_sign_out,
 )
-from routing.services.sweep import SweepReport, routing_sweep
+from routing.services.sweep import SweepReport, auto_close_timers, routing_sweep
 from routing.services.workitems import (
     consult_reply,
     conversation_consult,
@@ -53,7 +53,7 @@ from routing.services.workitems import (
 )
 
 __all__ = [
-    "Decision", "SweepReport", "agent_capacity_set", "agent_profile_ensure", "assignment_run",
+    "Decision", "SweepReport", "agent_capacity_set", "auto_close_timers", "agent_profile_ensure", "assignment_run",
     "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_call_end", "conversation_call_start",
     "conversation_consult", "conversation_end", "conversation_enqueue",
     "conversation_facts", "conversation_park", "conversation_transfer", "conversation_wrap_up", "effort_model_train", "effort_predict",

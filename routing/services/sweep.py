@@ -14,9 +14,10 @@ from crm.choices import CaseStatus, ChannelKind, ConversationStatus
 from crm.exceptions import ConversationClosed
 from crm.models import Conversation
 from crm.services import conversation_route
-from routing.choices import BasePresence, DiagnosticStage, OverflowAction, WorkItemStatus
+from routing.choices import BasePresence, ChannelFamily, DiagnosticStage, OverflowAction, WorkItemStatus
 from routing.exceptions import NoWorkStream
-from routing.models import AgentProfile, OverflowRule, WorkItem, WorkStream
+from routing.models import AgentProfile, AutoCloseTimer, OverflowRule, WorkItem, WorkStream
+from routing.services.cache import cached
 from routing.services.classification import overflow_due_in_queue, overflow_pairs_owner
 from routing.services.engine import assignment_run, queue_stats_publish
 from routing.services.presence import capacity_release, presence_set
@@ -33,17 +34,8 @@ from routing.services.workitems import (
 )
 
 BATCH = 500
-#: E.67 auto-close defaults in minutes per (synchronous?, conversation status).
-AUTO_CLOSE_MINUTES = {
-    ("chat", ConversationStatus.OPEN): 20,
-    ("chat", ConversationStatus.WRAP_UP): 15,
-    ("voice", ConversationStatus.OPEN): 30 * 24 * 60,
-    ("voice", ConversationStatus.WRAP_UP): 24 * 60,
-    ("async", ConversationStatus.OPEN): 30 * 24 * 60,
-    ("async", ConversationStatus.ACTIVE): 30 * 24 * 60,
-    ("async", ConversationStatus.WRAP_UP): 24 * 60,
-}
-VOICE_ACTIVE_TO_WRAP_UP_MINUTES = 120
+#: The timer that moves a voice call to wrap-up instead of closing it (E.67).
+VOICE_ACTIVE = (ChannelFamily.VOICE, ConversationStatus.ACTIVE)
 HEARTBEAT_TIMEOUT_SECONDS = 60
 #: E.62: in-queue overflow is carried out in batches of this many items, lowest-wait queues first.
 OVERFLOW_BATCH_SIZE = 20
@@ -71,8 +63,8 @@ class SweepReport:
 
 def _family(channel_kind: str) -> str:
     if channel_kind == ChannelKind.VOICE:
-        return "voice"
-    return "async" if channel_kind in ChannelKind.asynchronous() else "chat"
+        return ChannelFamily.VOICE
+    return ChannelFamily.ASYNC if channel_kind in ChannelKind.asynchronous() else ChannelFamily.CHAT
 
 
 @batched()
@@ -191,12 +183,23 @@ def _heartbeats_missed(now) -> int:
     return count
 
 
+def auto_close_timers() -> dict[tuple[str, str], int]:
+    """E.67's timers, ``(channel family, conversation status) → minutes``, as configured."""
+    return cached(("auto_close_timers",), lambda: {
+        (timer.family, timer.status): timer.minutes for timer in AutoCloseTimer.objects.all()
+    })
+
+
 def _auto_close(now) -> int:
+    """Close conversations idle longer than their timer (E.67); a voice call active that long goes to wrap-up."""
     closed = 0
     live = Conversation.objects.exclude(status=ConversationStatus.CLOSED).filter(work_items__status__in=[
         WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED,
     ])
-    for (family, status), minutes in AUTO_CLOSE_MINUTES.items():
+    timers = auto_close_timers()
+    for (family, status), minutes in timers.items():
+        if (family, status) == VOICE_ACTIVE:
+            continue
         kinds = [k for k in ChannelKind.values if _family(k) == family]
         cutoff = now - timedelta(minutes=minutes)
         for conversation in live.filter(channel_kind__in=kinds, status=status, last_message_at__lt=cutoff)[:BATCH]:
@@ -210,10 +213,13 @@ def _auto_close(now) -> int:
         ):
             workitem_complete(conversation=item.conversation, reason="waiting timed out")
             closed += 1
+    voice_minutes = timers.get(VOICE_ACTIVE)
+    if voice_minutes is None:
+        return closed
     for item in WorkItem.objects.filter(
         status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.ACTIVE,
         conversation__channel_kind=ChannelKind.VOICE,
-        assigned_at__lt=now - timedelta(minutes=VOICE_ACTIVE_TO_WRAP_UP_MINUTES),
+        assigned_at__lt=now - timedelta(minutes=voice_minutes),
     ).select_related("conversation", "agent")[:BATCH]:
         conversation_end(conversation=item.conversation, actor=item.agent)
         closed += 1

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 ADMIN_MODELS = [
     "operatinghours", "queue", "skill", "agentskill", "presence", "capacityprofile", "workstream", "agentprofile",
     "classificationruleset", "routerule", "overflowrule", "assignmentrule", "workitem", "routingdiagnostic",
-    "effortmodel", "agentshift",
+    "effortmodel", "agentshift", "prioritizationrule", "autoclosetimer",
 ]
 
 

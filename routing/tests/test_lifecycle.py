@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from crm import selectors as crm_selectors
 from crm import services as crm_services
@@ -11,7 +12,8 @@ from crm.choices import CaseStatus, ChannelKind, ConversationStatus
 from crm.models import Conversation
 from routing import exceptions, selectors, services
 from routing.choices import BasePresence, QueueKind, WorkItemStatus, WrapUpMode
-from routing.models import AgentProfile, OperatingHours, Presence
+from routing.models import AgentProfile, AutoCloseTimer, OperatingHours, Presence
+from routing.services.cache import config_cache_clear
 from routing.services.presence import presence_builtin
 from routing.tests import factories as f
 
@@ -128,6 +130,35 @@ def test_d46_a_resolved_or_cancelled_case_releases_its_capacity(close, superviso
     item.refresh_from_db()
     assert report.reconciled == 1 and item.status == WorkItemStatus.COMPLETED
     assert f.profile_of(alice).used_units == 0
+
+
+def test_e67_auto_close_timers_have_the_reference_defaults():
+    assert services.auto_close_timers() == {
+        ("chat", "open"): 20, ("chat", "wrap_up"): 15,
+        ("voice", "open"): 30 * 24 * 60, ("voice", "active"): 120, ("voice", "wrap_up"): 24 * 60,
+        ("async", "open"): 30 * 24 * 60, ("async", "active"): 30 * 24 * 60, ("async", "wrap_up"): 24 * 60,
+    }
+
+
+def test_e67_a_supervisor_edits_a_timer_in_minutes_and_the_sweep_uses_it(supervisor, agent):
+    timer = AutoCloseTimer.objects.get(family="chat", status="open")
+    url = f"/api/v1/routing/auto-close-timers/{timer.pk}/"
+    supervisor_api, agent_api = APIClient(), APIClient()
+    supervisor_api.force_authenticate(supervisor)
+    agent_api.force_authenticate(agent)
+
+    assert agent_api.patch(url, {"minutes": 5}, format="json").status_code == 403
+    assert supervisor_api.patch(url, {"minutes": 0}, format="json").status_code == 400
+    assert supervisor_api.delete(url).status_code == 405
+    changed = supervisor_api.patch(url, {"minutes": 5, "family": "voice"}, format="json")
+    assert changed.status_code == 200 and changed.json()["family"] == "chat" and changed.json()["minutes"] == 5
+
+    config_cache_clear()  # other processes see the change within ROUTING_CONFIG_CACHE_SECONDS
+    f.stream(fallback=f.queue())
+    item = services.conversation_enqueue(conversation=f.inbound("anyone?"))
+    services.routing_sweep(now=timezone.now() + timedelta(minutes=6))
+    item.refresh_from_db()
+    assert item.status == WorkItemStatus.ABANDONED
 
 
 def test_chat_left_open_is_auto_closed_after_twenty_minutes():
