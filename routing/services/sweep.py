@@ -31,6 +31,7 @@ from routing.services.workitems import (
     conversation_enqueue,
     offer_timeout,
     workitem_complete,
+    workitem_release,
 )
 
 BATCH = 500
@@ -172,13 +173,23 @@ def _overflow_batch(due: list[tuple[WorkItem, OverflowRule]]) -> int:
 
 
 def _heartbeats_missed(now) -> int:
-    """D.53 (beyond): an agent whose client stopped sending heartbeats is set Offline."""
+    """D.53 (beyond): an agent whose client stopped sending heartbeats is set Offline, and (E.65)
+    their pending offers and live chats and calls go back to the queue (active → open) to be
+    routed again. Asynchronous conversations stay theirs."""
     stale = AgentProfile.objects.select_related("user").filter(
         heartbeat_at__lt=now - timedelta(seconds=HEARTBEAT_TIMEOUT_SECONDS)
     ).exclude(presence__base=BasePresence.OFFLINE)
+    live_kinds = [kind for kind in ChannelKind.values if _family(kind) != ChannelFamily.ASYNC]
     count = 0
     for profile in stale[:BATCH]:
         presence_set(agent=profile.user, presence=BasePresence.OFFLINE, system=True)
+        for item in WorkItem.objects.filter(
+            Q(status=WorkItemStatus.OFFERED)
+            | Q(status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.ACTIVE,
+                conversation__channel_kind__in=live_kinds),
+            agent_id=profile.user_id,
+        ):
+            workitem_release(workitem=item, actor=None, reason="agent disconnected")
         count += 1
     return count
 

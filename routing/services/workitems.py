@@ -419,6 +419,8 @@ def workitem_force_assign(*, workitem: WorkItem, agent, actor) -> WorkItem:
 def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem:
     """Put an offered or assigned item back in its queue (active → open), releasing capacity; re-routes.
 
+    ``actor`` is None when the system releases it (the agent disconnected).
+
     Side effects: WorkItem, AgentProfile; conversation routed back to the queue.
     Raises NotHandling.
     """
@@ -429,7 +431,8 @@ def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem
         _withdraw(item, reason=reason or "released")
         _requeue(item)
         item.save()
-        _diagnose(item, DiagnosticStage.TRANSFER, f"Released to the queue by {actor}" + (f": {reason}" if reason else ""))
+        released = f"Released to the queue by {actor}" if actor is not None else "Released to the queue"
+        _diagnose(item, DiagnosticStage.TRANSFER, released + (f": {reason}" if reason else ""))
         crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
     assignment_run(queue_ids=[item.queue_id])
     return item

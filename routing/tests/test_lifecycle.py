@@ -289,6 +289,29 @@ def test_missing_heartbeat_sets_the_agent_offline(published):
     assert report.went_offline == 1 and f.profile_of(alice).presence.base == BasePresence.OFFLINE
 
 
+def test_e65_a_disconnected_agents_live_chats_and_offers_go_back_to_the_queue_but_async_work_stays():
+    alice, bob = f.agent("alice"), f.agent("bob", presence=BasePresence.OFFLINE)
+    queue = f.queue(members=[alice, bob])
+    f.stream(fallback=queue)
+    f.stream(channel=ChannelKind.SMS, fallback=queue)
+    chat = services.conversation_enqueue(conversation=f.inbound("Hi from the web"))
+    services.offer_accept(workitem=chat, agent=alice)
+    sms = services.conversation_enqueue(conversation=f.inbound("Hi by text", channel=ChannelKind.SMS))
+    services.offer_accept(workitem=sms, agent=alice)
+    offered = services.conversation_enqueue(conversation=f.inbound("Anyone?"))
+    services.presence_heartbeat(agent=alice)
+    AgentProfile.objects.filter(user=bob).update(presence=presence_builtin(BasePresence.AVAILABLE))
+
+    services.routing_sweep(now=timezone.now() + timedelta(seconds=61))
+
+    for item in (chat, sms, offered):
+        item.refresh_from_db()
+    assert chat.agent == bob and chat.status == WorkItemStatus.OFFERED
+    assert offered.agent == bob and offered.status == WorkItemStatus.OFFERED
+    assert sms.agent == alice and sms.status == WorkItemStatus.ASSIGNED
+    assert f.profile_of(alice).used_units == 1
+
+
 def test_d50_signing_in_starts_in_the_default_presence_and_signing_out_goes_offline(client):
     alice = f.agent("alice", presence=BasePresence.OFFLINE)
     alice.set_password("pw-alice")
