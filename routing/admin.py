@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from contactcenter.exceptions import DomainError
 from routing import models, services
 from routing.forms import DryRunForm
 
@@ -234,12 +235,25 @@ class WorkItemAdmin(admin.ModelAdmin):
     list_select_related = ["conversation__contact", "queue", "agent"]
     raw_id_fields = ["conversation", "case", "agent", "affinity_agent"]
     inlines = [OfferInline, DiagnosticInline]
-    actions = ["run_assignment"]
+    actions = ["run_assignment", "reroute"]
 
     @admin.action(description=_("Run an assignment cycle for these items' queues"))
     def run_assignment(self, request, queryset):
         decisions = services.assignment_run(queue_ids=set(queryset.values_list("queue_id", flat=True)))
         messages.info(request, _("%(n)s item(s) offered or assigned.") % {"n": len(decisions)})
+
+    @admin.action(description=_("Route these waiting items again (classification and route-to-queue)"))
+    def reroute(self, request, queryset):
+        done, refused = 0, []
+        for item in queryset:
+            try:
+                services.workitem_reroute(workitem=item, actor=request.user)
+                done += 1
+            except DomainError as error:
+                refused.append(f"#{item.pk}: {error.message}")
+        messages.info(request, _("%(n)s item(s) routed again.") % {"n": done})
+        if refused:
+            messages.warning(request, "; ".join(refused))
 
 
 @admin.register(models.RoutingDiagnostic)

@@ -294,6 +294,12 @@ class WorkItemViewSet(viewsets.ReadOnlyModelViewSet):
         item = self.get_object()
         return self._done(services.workitem_force_assign(workitem=item, agent=self._agent(request), actor=request.user))
 
+    @extend_schema(request=None, responses=s.WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def reroute(self, request, pk=None):
+        """Supervisors: run classification and route-to-queue again for a waiting item (A.6)."""
+        return self._done(services.workitem_reroute(workitem=self.get_object(), actor=request.user))
+
     @extend_schema(request=s.TransferInputSerializer, responses=s.WorkItemSerializer)
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):

@@ -8,6 +8,7 @@ Public surface, for other apps and interfaces:
 * ``offer_accept(*, workitem, agent)`` / ``offer_decline(*, workitem, agent, reason="")``
 * ``workitem_pick(*, workitem, agent)`` / ``workitem_force_assign(*, workitem, agent, actor)``
 * ``workitem_release(*, workitem, actor, reason="")`` / ``workitem_complete(*, conversation, actor=None, reason="")``
+* ``workitem_reroute(*, workitem, actor)`` (a supervisor runs classification and route-to-queue again, A.6)
 * ``conversation_transfer(*, conversation, actor, to_queue=None, to_agent=None, note="")``
 * ``conversation_consult(*, conversation, actor, consultant)``
 * ``conversation_call_start(*, conversation, actor, mode)`` / ``conversation_call_end(*, conversation, actor)`` (D.48)
@@ -50,6 +51,7 @@ from routing.services.workitems import (
     workitem_force_assign,
     workitem_pick,
     workitem_release,
+    workitem_reroute,
 )
 
 __all__ = [
@@ -60,5 +62,5 @@ __all__ = [
     "offer_accept", "queue_member_add", "queue_member_remove", "offer_decline", "offer_timeout", "presence_heartbeat", "presence_set", "presence_sign_in",
     "presence_sign_out", "queue_stats_publish",
     "route_to_queue", "routing_dry_run", "routing_sweep", "work_stream_for", "workitem_complete", "workitem_explain",
-    "workitem_force_assign", "workitem_pick", "workitem_release",
+    "workitem_force_assign", "workitem_pick", "workitem_release", "workitem_reroute",
 ]

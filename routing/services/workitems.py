@@ -614,3 +614,63 @@ def conversation_wrap_up(*, conversation: Conversation, actor, disposition_codes
         )
         workitem_complete(conversation=closed, actor=actor, reason="wrapped up")
     return closed
+
+
+def workitem_reroute(*, workitem: WorkItem, actor) -> WorkItem:
+    """A supervisor routes a waiting item again: classification and route-to-queue run anew (A.6).
+
+    Skills and capacity profiles the new classification attaches are appended
+    to the item's own (a skill it already requires keeps its rating); priority,
+    sentiment and effort follow the new classification. The item keeps its place
+    (``order_at``); pre-queue overflow is not evaluated (E.55: supervisor moves
+    skip it). A pending offer is withdrawn.
+    Side effects: WorkItem, RoutingDiagnostic (classification, route), the
+    conversation routed to the new queue; then an assignment cycle for it.
+    Raises NotPermitted, WorkItemTaken (assigned or closed), NoWorkStream.
+    """
+    if not is_supervisor(actor):
+        raise NotPermitted()
+    conversation = Conversation.objects.select_related("contact__account", "case").get(pk=workitem.conversation_id)
+    stream = work_stream_for(conversation)
+    if stream is None:
+        raise NoWorkStream()
+    # Classification (an embedding, VADER) runs before the transaction, as in conversation_enqueue.
+    facts = conversation_facts(conversation=conversation)
+    classification = classify(stream=stream, facts=facts)
+    choice = route_to_queue(stream=stream, facts=facts, key=conversation.pk, classification=classification)
+    with transaction.atomic():
+        item = _lock_item(workitem)
+        if item.status not in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
+            raise WorkItemTaken()
+        _withdraw(item, reason=f"re-routed by {actor}")
+        required = {skill["skill"] for skill in item.required_skills}
+        added = [skill for skill in classification.skills if skill["skill"] not in required]
+        from_queue = item.queue.name
+        item.status, item.agent_id, item.offered_at, item.offer_expires_at = WorkItemStatus.QUEUED, None, None, None
+        item.required_skills = item.required_skills + added
+        item.capacity_profiles = sorted(set(item.capacity_profiles) | set(classification.capacity_profiles))
+        item.priority = classification.priority
+        item.sentiment, item.effort_minutes = facts["sentiment"], facts["effort_minutes"]
+        item.effort_confidence = facts["effort_confidence"]
+        item.attributes = {**item.attributes, "outputs": classification.outputs}
+        item.queue, item.route_rule = choice.queue, choice.route_rule
+        item.save()
+        RoutingDiagnostic.objects.bulk_create([
+            RoutingDiagnostic(
+                workitem=item, stage=DiagnosticStage.CLASSIFICATION,
+                summary=f"Re-routed by {actor}: {len(classification.matched)} rule(s) matched, "
+                        f"{len(added)} skill(s) added",
+                detail={"matched": classification.matched, "outputs": classification.outputs, "skills_added": added,
+                        "actor": actor.pk},
+            ),
+            RoutingDiagnostic(
+                workitem=item, stage=DiagnosticStage.ROUTE_TO_QUEUE,
+                summary=f"Queue {choice.queue.name} (was {from_queue})"
+                        + (f" by rule {choice.matched_rule}" if choice.matched_rule else " (fallback)"),
+                detail=choice.trace,
+            ),
+        ])
+        crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
+    assignment_run(queue_ids=[item.queue_id])
+    item.refresh_from_db()
+    return item

@@ -7,6 +7,7 @@ from datetime import timezone as dt_timezone
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from crm.choices import ChannelKind, ConversationStatus
 from crm.models import Account
@@ -21,6 +22,7 @@ from routing.models import (
     RouteRule,
     WorkStream,
 )
+from routing.services.cache import config_cache_clear
 from routing.services.classification import _split_pick
 from routing.tests import factories as f
 
@@ -262,3 +264,46 @@ def test_in_queue_overflow_transfers_items_waiting_too_long():
     item.refresh_from_db()
     assert report.overflowed == 1 and item.queue == backup
     assert item.agent == alice and item.status == WorkItemStatus.OFFERED
+
+
+def test_a6_a_supervisor_reroute_appends_newly_attached_skills_and_moves_the_item(supervisor, agent):
+    english, billing = f.skill("English"), f.skill("Billing")
+    first, second = f.queue("First"), f.queue("Second")
+    stream = f.stream(fallback=first)
+    language = ClassificationRuleset.objects.create(work_stream=stream, name="Language", order=1)
+    rule = ClassificationRule.objects.create(ruleset=language, name="English", skills=[{"skill": english.pk, "rating": 3}])
+    item = services.conversation_enqueue(conversation=f.inbound("I was charged twice"))
+    assert item.required_skills == [{"skill": english.pk, "rating": 3}] and item.queue == first
+
+    rule.skills = [{"skill": english.pk, "rating": 7}]
+    rule.save()
+    topic = ClassificationRuleset.objects.create(work_stream=stream, name="Topic", order=2)
+    ClassificationRule.objects.create(ruleset=topic, name="Billing", skills=[{"skill": billing.pk, "rating": 2}],
+                                      conditions=[{"field": "text", "op": "contains", "value": "charged"}])
+    RouteRule.objects.create(work_stream=stream, name="Billing questions", queue=second,
+                             conditions=[{"field": "text", "op": "contains", "value": "charged"}])
+    config_cache_clear()
+    api = APIClient()
+
+    api.force_authenticate(agent)
+    assert api.post(f"/api/v1/routing/work-items/{item.pk}/reroute/").status_code in (403, 404)
+    api.force_authenticate(supervisor)
+    response = api.post(f"/api/v1/routing/work-items/{item.pk}/reroute/")
+
+    assert response.status_code == 200, response.json()
+    item.refresh_from_db()
+    assert item.required_skills == [{"skill": english.pk, "rating": 3}, {"skill": billing.pk, "rating": 2}]
+    assert item.queue == second and item.conversation.queue_id == second.pk
+    assert item.diagnostics.filter(summary__startswith="Re-routed by").exists()
+
+
+def test_a6_an_assigned_item_cannot_be_rerouted(supervisor):
+    alice = f.agent("alice")
+    f.stream(fallback=f.queue(members=[alice]), auto_accept=True)
+    item = services.conversation_enqueue(conversation=f.inbound("Hello"))
+    api = APIClient()
+    api.force_authenticate(supervisor)
+
+    response = api.post(f"/api/v1/routing/work-items/{item.pk}/reroute/")
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "work_item_taken"
