@@ -39,6 +39,7 @@ from routing.exceptions import (
     OfferNotPending,
     QueueClosed,
     QueueKindMismatch,
+    RejectNotAllowed,
     WorkItemTaken,
 )
 from routing.hours import is_open
@@ -123,7 +124,8 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
     messages, predicted effort), pick the queue (route rules, percentage
     split, fallback), check pre-queue overflow once (E.55) with the route
     rule's own pairs when it has some (E.59), create the item (remembering
-    that rule) and run an assignment cycle for its queue.
+    that rule and, when the work stream offers to preferred agents first,
+    the contact's preferred agents, B.33) and run an assignment cycle for its queue.
 
     Side effects: WorkItem, RoutingDiagnostic rows; the conversation routed to
     the queue (``crm.services.conversation_route``) or, on an overflow "end",
@@ -178,9 +180,10 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
             overflow_checked=True,
             route_rule=choice.route_rule,
         )
-        if stream.preferred_agents_first and preferred:
-            member = choice.queue.members.filter(pk__in=[p for p in preferred if isinstance(p, int)]).first()
-            item.affinity_agent = member
+        if stream.preferred_agents_first and isinstance(preferred, list):
+            # B.33: tried first by the engine when eligible; not affinity (which may exceed capacity).
+            item.preferred_agents = list(dict.fromkeys(
+                p for p in preferred if isinstance(p, int) and not isinstance(p, bool)))
         overflow_note = ""
         if choice.overflow is not None:
             overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)
@@ -291,8 +294,11 @@ def offer_decline(*, workitem: WorkItem, agent, reason: str = "") -> WorkItem:
     and capacity is released; after the work stream's decline limit it leaves
     auto-assignment and is flagged to supervisors. Runs an assignment cycle.
     Side effects: Offer outcome, WorkItem, AgentProfile; after commit
-    ``workitem.offer_ended`` (and ``workitem.flagged``). Raises OfferNotPending.
+    ``workitem.offer_ended`` (and ``workitem.flagged``). Raises RejectNotAllowed
+    (the work stream hides Reject, B.30), OfferNotPending.
     """
+    if not workitem.work_stream.reject_allowed:
+        raise RejectNotAllowed()
     return _offer_end(workitem=workitem, agent_id=agent.pk, outcome=OfferOutcome.REJECTED, reason=reason)
 
 
