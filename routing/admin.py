@@ -22,6 +22,13 @@ class OperatingHoursAdmin(admin.ModelAdmin):
     list_display = ["name", "timezone"]
     inlines = [HolidayInline]
 
+    def delete_model(self, request, obj):
+        services.operating_hours_delete(hours=obj)  # E.58: the queues' out-of-hours pairs go too
+
+    def delete_queryset(self, request, queryset):
+        for hours in queryset:
+            services.operating_hours_delete(hours=hours)
+
 
 class OverflowRuleForm(forms.ModelForm):
     """E.58: the locked out-of-hours pair of a queue with operating hours shows its stage and condition

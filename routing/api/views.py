@@ -31,6 +31,9 @@ class OperatingHoursViewSet(ConfigViewSet):
     queryset = models.OperatingHours.objects.prefetch_related("holidays").order_by("name")
     serializer_class = s.OperatingHoursSerializer
 
+    def perform_destroy(self, instance):
+        services.operating_hours_delete(hours=instance)
+
 
 class HolidayViewSet(ConfigViewSet):
     queryset = models.Holiday.objects.order_by("date")

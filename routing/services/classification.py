@@ -73,6 +73,15 @@ def work_stream_for(conversation: Conversation) -> WorkStream | None:
     return cached(("stream", conversation.channel_kind), load)
 
 
+def preferred_agents_for(*, stream: WorkStream, contact) -> list[int]:
+    """B.33: the contact's preferred agent ids (``attributes["preferred_agents"]``), in their order, when
+    the work stream offers to preferred agents first; otherwise none."""
+    preferred = (contact.attributes or {}).get("preferred_agents") if contact is not None else None
+    if not stream.preferred_agents_first or not isinstance(preferred, list):
+        return []
+    return list(dict.fromkeys(p for p in preferred if isinstance(p, int) and not isinstance(p, bool)))
+
+
 def conversation_facts(*, conversation: Conversation, context: dict | None = None, queue_id: int | None = None) -> dict:
     """What rules may look at: channel, records, pre-chat context, recent customer text, sentiment, effort."""
     turns = list(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from routing.choices import OverflowAction, OverflowCondition, OverflowStage
-from routing.models import OverflowRule, Queue
+from routing.models import OperatingHours, OverflowRule, Queue
 from routing.services.engine import assignment_run
 from routing.services.presence import agent_profile_ensure
 
@@ -43,3 +43,16 @@ def queue_hours_pair_sync(*, queue: Queue) -> OverflowRule | None:
         OverflowRule.objects.filter(**pair).delete()
         return None
     return OverflowRule.objects.get_or_create(**pair, defaults={"action": OverflowAction.ASSIGN_ANYWAY})[0]
+
+
+def operating_hours_delete(*, hours: OperatingHours) -> None:
+    """Delete a calendar: its queues become open 24×7 and lose their out-of-hours pair (E.58).
+
+    Side effects: each queue's ``operating_hours`` cleared through ``Queue.save()``
+    (which removes the pair); the OperatingHours and its holidays deleted.
+    """
+    with transaction.atomic():
+        for queue in hours.queues.all():
+            queue.operating_hours = None
+            queue.save(update_fields=["operating_hours"])
+        hours.delete()

@@ -48,6 +48,7 @@ from routing.services.classification import (
     classify,
     conversation_facts,
     overflow_pairs_owner,
+    preferred_agents_for,
     route_to_queue,
     work_stream_for,
 )
@@ -149,7 +150,6 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
     choice = route_to_queue(stream=stream, facts=facts, key=conversation.pk, classification=classification)
     contact = conversation.contact
     now = timezone.now()
-    preferred = (contact.attributes or {}).get("preferred_agents") if contact else None
     with transaction.atomic():
         Conversation.objects.select_for_update().get(pk=conversation.pk)
         existing = workitem_open_for(conversation)
@@ -179,11 +179,9 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
             queued_at=now,
             overflow_checked=True,
             route_rule=choice.route_rule,
-        )
-        if stream.preferred_agents_first and isinstance(preferred, list):
             # B.33: tried first by the engine when eligible; not affinity (which may exceed capacity).
-            item.preferred_agents = list(dict.fromkeys(
-                p for p in preferred if isinstance(p, int) and not isinstance(p, bool)))
+            preferred_agents=preferred_agents_for(stream=stream, contact=contact),
+        )
         overflow_note = ""
         if choice.overflow is not None:
             overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)

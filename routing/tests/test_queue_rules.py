@@ -31,7 +31,8 @@ def api_for(user) -> APIClient:
 
 
 def hours_pair(queue) -> OverflowRule:
-    return OverflowRule.objects.get(queue=queue, stage=OverflowStage.PRE_QUEUE, condition=OverflowCondition.OUT_OF_HOURS)
+    return OverflowRule.objects.get(queue=queue, stage=OverflowStage.PRE_QUEUE,
+                                    condition=OverflowCondition.OUT_OF_HOURS)
 
 
 def never_open() -> OperatingHours:
@@ -130,6 +131,14 @@ def test_e58_api_queue_with_hours_gets_the_pair_which_cannot_be_deleted_or_doubl
     assert not OverflowRule.objects.filter(queue_id=queue_id).exists()
 
 
+def test_e58_deleting_the_hours_removes_the_pair(supervisor):
+    calendar = weekdays_from("09:00")
+    queue = f.queue("Support", operating_hours=calendar)
+    assert api_for(supervisor).delete(f"{BASE}/operating-hours/{calendar.pk}/").status_code == 204
+    queue.refresh_from_db()
+    assert queue.operating_hours is None and not OverflowRule.objects.filter(queue=queue).exists()
+
+
 def test_e58_api_refuses_an_out_of_hours_pair_on_a_queue_without_hours(supervisor):
     queue = f.queue("Support")
     response = api_for(supervisor).post(
@@ -177,7 +186,8 @@ def test_a7_all_matched_queues_overflow_the_item_goes_to_an_open_one_and_its_act
 
 
 def test_a7_all_matched_queues_closed_the_item_goes_to_the_one_opening_earliest():
-    late, early = f.queue("Late", operating_hours=weekdays_from("11:00")), f.queue("Early", operating_hours=weekdays_from("09:00"))
+    late = f.queue("Late", operating_hours=weekdays_from("11:00"))
+    early = f.queue("Early", operating_hours=weekdays_from("09:00"))
     for queue in (late, early):
         OverflowRule.objects.filter(queue=queue).update(
             action=OverflowAction.TRANSFER_QUEUE, target_queue=f.queue(f"{queue.name} after hours"))
@@ -249,6 +259,8 @@ def test_b33_with_wait_the_item_is_offered_only_to_a_preferred_agent():
     item = services.conversation_enqueue(conversation=conversation)
     assert item.status == WorkItemStatus.QUEUED and item.agent is None
     assert services.workitem_explain(workitem=item)["chosen_by"] == "waiting for a preferred agent"
+    dry_run = services.routing_dry_run(channel_kind="webchat", text="hello", contact=conversation.contact)
+    assert dry_run["assignment"]["chosen_by"] == "waiting for a preferred agent"
 
     services.presence_set(agent=bob, presence="available")
     item.refresh_from_db()
