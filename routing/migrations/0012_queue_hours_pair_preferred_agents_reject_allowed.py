@@ -22,7 +22,7 @@ def hours_pairs(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('routing', '0010_builtin_escalation_profile'),
+        ('routing', '0011_assignment_rule_order_field'),
     ]
 
     operations = [
