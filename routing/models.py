@@ -636,7 +636,6 @@ class OverflowRule(models.Model):
         if errors:
             raise ValidationError(errors)
 
-
     def _hours_pair_errors(self) -> dict:
         """E.58: the locked hours pair keeps its queue, stage and condition; a queue with hours has no second one."""
         stored = OverflowRule.objects.select_related("queue").filter(pk=self.pk).first() if self.pk else None
