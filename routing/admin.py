@@ -1,7 +1,9 @@
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -21,9 +23,43 @@ class OperatingHoursAdmin(admin.ModelAdmin):
     list_display = ["name", "timezone"]
     inlines = [HolidayInline]
 
+    def delete_model(self, request, obj):
+        services.operating_hours_delete(hours=obj)  # E.58: the queues' out-of-hours pairs go too
+
+    def delete_queryset(self, request, queryset):
+        for hours in queryset:
+            services.operating_hours_delete(hours=hours)
+
+
+class OverflowRuleForm(forms.ModelForm):
+    """E.58: the locked out-of-hours pair of a queue with operating hours shows its stage and condition
+    read-only; its action, target queue and message stay editable."""
+
+    class Meta:
+        model = models.OverflowRule
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.is_locked:
+            for name in ("queue", "stage", "condition"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+
+class OverflowRuleFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk and form.instance.is_locked:
+                raise ValidationError(_("The out-of-hours pair cannot be deleted while the queue has operating "
+                                        "hours; remove the hours instead."))
+
 
 class OverflowRuleInline(admin.TabularInline):
     model = models.OverflowRule
+    form = OverflowRuleForm
+    formset = OverflowRuleFormSet
     fk_name = "queue"
     exclude = ["route_rule"]
     extra = 0
@@ -61,6 +97,11 @@ class QueueAdmin(admin.ModelAdmin):
         if obj is not None and obj.is_default:
             return False
         return super().has_delete_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        # E.58: once the inline pairs are saved, the hours pair follows the queue's final operating hours.
+        super().save_related(request, form, formsets, change)
+        services.queue_hours_pair_sync(queue=form.instance)
 
 
 @admin.register(models.Skill)
@@ -187,6 +228,23 @@ class RouteRuleAdmin(admin.ModelAdmin):
 class OverflowRuleAdmin(admin.ModelAdmin):
     list_display = ["queue", "route_rule", "stage", "condition", "threshold", "action", "target_queue"]
     list_filter = ["stage"]
+    list_select_related = ["queue", "route_rule", "target_queue"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # E.58: the locked out-of-hours pair keeps its owner, stage and condition; its action can change.
+        return ["queue", "route_rule", "stage", "condition"] if obj is not None and obj.is_locked else []
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_locked:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        locked = [rule.pk for rule in queryset.select_related("queue") if rule.is_locked]
+        if locked:
+            messages.warning(request, _("%(n)s out-of-hours pair(s) of queues with operating hours were kept.")
+                             % {"n": len(locked)})
+        super().delete_queryset(request, queryset.exclude(pk__in=locked))
 
 
 @admin.register(models.AssignmentRule)

@@ -94,6 +94,13 @@ class OfferOutcome(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class PreferredAgentsFallback(models.TextChoices):
+    """B.33: what happens to a contact's item when none of their preferred agents can take it."""
+
+    ASSIGN = "assign", _("Assign normally")
+    WAIT = "wait", _("Wait for a preferred agent")
+
+
 class OverflowStage(models.TextChoices):
     PRE_QUEUE = "pre_queue", _("Before queueing")
     IN_QUEUE = "in_queue", _("While queued")

@@ -24,6 +24,11 @@ class OfferExpired(DomainError):
     default_message = _("The offer has expired.")
 
 
+class RejectNotAllowed(DomainError):
+    code = "reject_not_allowed"
+    default_message = _("Offers of this work stream cannot be rejected.")
+
+
 class WorkItemTaken(DomainError):
     code = "work_item_taken"
     default_message = _("The work item is no longer waiting in the queue.")

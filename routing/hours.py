@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
@@ -57,20 +58,38 @@ def is_open(hours, at: datetime, *, holidays: set | None = None) -> bool:
     return False
 
 
+def _instants(day, minutes: int, tz: ZoneInfo) -> list[datetime]:
+    """The UTC instants at which the wall time ``minutes`` after midnight occurs on ``day``: one; two in
+    the hour repeated in autumn; in the hour skipped in spring, the first instant after the gap."""
+    wall = datetime.combine(day, time(minutes // 60, minutes % 60))
+    found = []
+    for fold in (0, 1):
+        instant = wall.replace(tzinfo=tz, fold=fold).astimezone(dt_timezone.utc)
+        if instant.astimezone(tz).replace(tzinfo=None) == wall and instant not in found:
+            found.append(instant)
+    return found or [wall.replace(tzinfo=tz).astimezone(dt_timezone.utc)]
+
+
 def next_opening(hours, at: datetime, *, horizon_days: int = 14) -> datetime | None:
-    """When ``hours`` next opens at or after ``at`` (``at`` itself when open); None if not within the horizon."""
+    """When ``hours`` next opens at or after ``at`` (``at`` itself when open); None if not within the horizon.
+
+    DST-safe: openings are compared as instants, not wall times, so the hour
+    repeated in autumn counts twice, and an opening inside the hour skipped in
+    spring is the first instant after the gap (02:30 → 03:30 in Berlin).
+    The result is in the calendar's time zone.
+    """
     if hours is None or is_open(hours, at):
         return at
     tz = ZoneInfo(hours.timezone)
     holidays = set(hours.holidays.values_list("date", flat=True))
+    now = at.astimezone(dt_timezone.utc)
     local = at.astimezone(tz)
     for offset in range(horizon_days + 1):
-        day = (local + timedelta(days=offset)).date()
+        day = local.date() + timedelta(days=offset)
         if day in holidays:
             continue
         for start, _end in sorted(hours.weekly.get(DAYS[day.weekday()], [])):
-            minutes = _minutes(start)
-            candidate = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=tz)
-            if candidate >= local:
-                return candidate
+            for instant in _instants(day, _minutes(start), tz):
+                if instant >= now:
+                    return instant.astimezone(tz)
     return None

@@ -5,7 +5,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +25,7 @@ from routing.choices import (
     OverflowCondition,
     OverflowStage,
     ParticipantRole,
+    PreferredAgentsFallback,
     PrioritizationOrder,
     QueueKind,
     SkillMatch,
@@ -138,7 +139,14 @@ class Queue(models.Model):
             self.assignment_method = (
                 AssignmentMethod.LEAST_ACTIVE if self.kind == QueueKind.VOICE else AssignmentMethod.HIGHEST_CAPACITY
             )
-        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "operating_hours" not in update_fields:
+            return super().save(*args, **kwargs)
+        from routing.services.config import queue_hours_pair_sync
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            queue_hours_pair_sync(queue=self)  # E.58, on every save: see its docstring
 
 
 class Skill(models.Model):
@@ -247,7 +255,15 @@ class WorkStream(models.Model):
     )
     keep_same_agent = models.BooleanField(_("keep same agent"), default=True)
     preferred_agents_first = models.BooleanField(_("offer to preferred agents first"), default=False)
+    preferred_agents_fallback = models.CharField(
+        _("when no preferred agent can take it"), max_length=8, choices=PreferredAgentsFallback.choices,
+        default=PreferredAgentsFallback.ASSIGN,
+        help_text=_("With preferred agents first: assign normally, or offer the item only to preferred agents."),
+    )
     auto_accept = models.BooleanField(_("auto-accept offers"), default=False)
+    reject_allowed = models.BooleanField(
+        _("agents may reject offers"), default=True, help_text=_("Off: the offer dialog has no Decline button."),
+    )
     offer_timeout_seconds = models.PositiveIntegerField(_("offer timeout (s)"), default=120)
     decline_limit = models.PositiveSmallIntegerField(
         _("decline limit"), default=3, validators=[MinValueValidator(1), MaxValueValidator(100)],
@@ -286,6 +302,8 @@ class WorkStream(models.Model):
             errors["allowed_presences"] = _("Unknown presences: %(p)s") % {"p": ", ".join(map(str, bad))}
         if self.missed_offer_sets_inactive and BasePresence.AWAY in (self.allowed_presences or []):
             errors["missed_offer_sets_inactive"] = _("Not allowed while Away is an allowed presence.")
+        if self.preferred_agents_fallback == PreferredAgentsFallback.WAIT and not self.preferred_agents_first:
+            errors["preferred_agents_fallback"] = _("Waiting for a preferred agent needs preferred agents first.")
         if self.wrap_up_mode == WrapUpMode.CUSTOM and not 30 <= self.wrap_up_seconds <= 3600:
             errors["wrap_up_seconds"] = _("A custom wrap-up block lasts 30 s to 60 min.")
         if self.fallback_queue_id is None:
@@ -524,6 +542,11 @@ class OverflowRule(models.Model):
     there) or a route rule (E.59, rule-specific overflow): a route rule's pairs
     of a stage replace the queue's pairs of that stage for the items the rule
     routes, in whichever of its queues they land, while they stay there.
+
+    A queue with operating hours has exactly one queue-level "out of operating
+    hours" pre-queue pair, created with the hours (E.58, action "assign
+    anyway"): it is locked (``is_locked``): its condition, stage and queue
+    cannot change and it cannot be deleted, but its action can.
     """
 
     queue = models.ForeignKey(
@@ -551,10 +574,26 @@ class OverflowRule(models.Model):
                 name="routing_overflowrule_one_owner",
                 violation_error_message=_("An overflow pair belongs to either a queue or a route rule."),
             ),
+            models.UniqueConstraint(
+                fields=["queue"], condition=Q(stage=OverflowStage.PRE_QUEUE, condition=OverflowCondition.OUT_OF_HOURS),
+                name="routing_overflowrule_one_hours_pair_per_queue",
+                violation_error_message=_("A queue has one out-of-hours pair; edit its action instead."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.queue or self.route_rule}: {self.get_condition_display()} → {self.get_action_display()}"
+
+    @property
+    def is_hours_pair(self) -> bool:
+        """Whether this is a queue's own "out of operating hours" pre-queue pair (E.58)."""
+        return (self.queue is not None and self.stage == OverflowStage.PRE_QUEUE
+                and self.condition == OverflowCondition.OUT_OF_HOURS)
+
+    @property
+    def is_locked(self) -> bool:
+        """E.58: the hours pair of a queue that has operating hours: only its action may change."""
+        return self.is_hours_pair and self.queue.operating_hours_id is not None
 
     def _owner_kind(self) -> str:
         """The queue type the pair is checked against: its queue's, or its route rule's work stream's."""
@@ -570,6 +609,7 @@ class OverflowRule(models.Model):
         if (self.queue is None) == (self.route_rule is None):
             errors["route_rule"] = _("An overflow pair belongs to either a queue or a route rule.")
         kind = self._owner_kind()
+        errors.update(self._hours_pair_errors())
         if self.stage == OverflowStage.PRE_QUEUE:
             if self.condition == OverflowCondition.WAIT_EXCEEDS:
                 errors["condition"] = _("Waiting time is an in-queue condition.")
@@ -596,6 +636,21 @@ class OverflowRule(models.Model):
                 errors["target_queue"] = _("The queue type must match.")
         if errors:
             raise ValidationError(errors)
+
+    def _hours_pair_errors(self) -> dict:
+        """E.58: the locked hours pair keeps its queue, stage and condition; a queue with hours has no second one."""
+        stored = OverflowRule.objects.select_related("queue").filter(pk=self.pk).first() if self.pk else None
+        if stored is not None and stored.is_locked:
+            if (self.queue_id, self.stage, self.condition) != (stored.queue_id, stored.stage, stored.condition):
+                return {"condition": _("The out-of-hours pair of a queue with operating hours is locked: "
+                                       "only its action can change.")}
+            return {}
+        if self.is_locked:
+            return {"condition": _("This queue's out-of-hours pair comes with its operating hours; "
+                                   "edit its action instead.")}
+        if self.is_hours_pair:
+            return {"condition": _("The queue has no operating hours: it is never out of them.")}
+        return {}
 
 
 class AssignmentRule(models.Model):
@@ -706,6 +761,10 @@ class WorkItem(models.Model):
     )
     affinity_agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    preferred_agents = models.JSONField(
+        _("preferred agent ids"), default=list, blank=True,
+        help_text=_("The contact's preferred agents (B.33), tried first when they are members of the queue."),
     )
     auto_assign = models.BooleanField(_("auto-assignment"), default=True)
     flagged = models.BooleanField(_("flagged to supervisors"), default=False)

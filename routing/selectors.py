@@ -108,7 +108,7 @@ def agent_status_for(*, user) -> dict:
 def offers_pending_for(*, user) -> list[WorkItem]:
     """Items currently offered to the user (the offer dialogs), oldest first."""
     return list(
-        WorkItem.objects.select_related("queue", "conversation__contact")
+        WorkItem.objects.select_related("queue", "work_stream", "conversation__contact")
         .filter(agent=user, status=WorkItemStatus.OFFERED)
         .order_by("offered_at", "id")[:10]
     )

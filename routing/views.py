@@ -24,6 +24,7 @@ from crm.views.common import UNPROCESSABLE, access_conversation, fragment
 from crm.views.workspace import WORKLIST_REFRESH, session_response
 from routing import selectors, services
 from routing.choices import QueueKind, WorkItemStatus
+from routing.exceptions import RejectNotAllowed
 from routing.forms import CallForm, ConsultForm, ConsultReplyForm, DeclineForm, PresenceForm, TransferForm
 from routing.models import WorkItem
 
@@ -122,6 +123,10 @@ def offer_decline(request, pk: int):
                         {"item": item, "decline_form": form, "decline_open": True}, status=UNPROCESSABLE)
     try:
         services.offer_decline(workitem=item, agent=request.user, reason=form.reason_text())
+    except RejectNotAllowed as error:
+        return fragment(request, "routing/partials/_offer.html",
+                        {"item": item, "decline_form": DeclineForm(), "offer_error": error.message},
+                        status=UNPROCESSABLE)
     except DomainError as error:
         return fragment(request, "routing/partials/_offer_gone.html", {"item": item, "error": error.message},
                         status=UNPROCESSABLE)

@@ -87,7 +87,8 @@ class WorkStreamSerializer(CleanModelSerializer):
         fields = [
             "id", "name", "channel_kind", "kind", "distribution_mode", "allowed_presences", "skill_match",
             "capacity_units", "capacity_profiles", "wrap_up_mode", "wrap_up_seconds", "keep_same_agent",
-            "preferred_agents_first", "auto_accept", "offer_timeout_seconds", "decline_limit", "max_offers_per_agent",
+            "preferred_agents_first", "preferred_agents_fallback", "auto_accept", "reject_allowed",
+            "offer_timeout_seconds", "decline_limit", "max_offers_per_agent",
             "missed_offer_sets_inactive", "waiting_timeout_minutes", "fallback_queue", "created_at",
         ]
         read_only_fields = ["created_at"]
@@ -145,8 +146,11 @@ class OverflowRuleSerializer(CleanModelSerializer):
         model = models.OverflowRule
         fields = [
             "id", "queue", "route_rule", "stage", "condition", "threshold", "action", "target_queue", "message",
-            "order",
+            "order", "is_locked",
         ]
+        read_only_fields = ["is_locked"]
+        # The one-hours-pair-per-queue constraint is checked by the model (E.58), with a field message.
+        validators = []
 
 
 class AssignmentRuleSerializer(CleanModelSerializer):
@@ -184,7 +188,8 @@ class WorkItemSerializer(serializers.ModelSerializer):
         fields = [
             "id", "conversation", "case", "work_stream", "queue", "queue_name", "channel_kind", "status", "priority",
             "required_skills", "skill_match", "capacity_units", "capacity_profiles", "sentiment", "effort_minutes",
-            "effort_confidence", "attributes", "agent", "affinity_agent", "auto_assign", "flagged", "decline_count",
+            "effort_confidence", "attributes", "agent", "affinity_agent", "preferred_agents", "auto_assign", "flagged",
+            "decline_count",
             "declines", "is_callback", "call_mode", "outcome", "route_rule", "order_at", "queued_at", "offered_at",
             "offer_expires_at", "assigned_at", "completed_at",
         ]

@@ -31,6 +31,9 @@ class OperatingHoursViewSet(ConfigViewSet):
     queryset = models.OperatingHours.objects.prefetch_related("holidays").order_by("name")
     serializer_class = s.OperatingHoursSerializer
 
+    def perform_destroy(self, instance):
+        services.operating_hours_delete(hours=instance)
+
 
 class HolidayViewSet(ConfigViewSet):
     queryset = models.Holiday.objects.order_by("date")
@@ -150,9 +153,15 @@ class RouteRuleViewSet(ConfigViewSet):
 
 
 class OverflowRuleViewSet(ConfigViewSet):
-    queryset = models.OverflowRule.objects.order_by("queue_id", "route_rule_id", "stage", "order", "id")
+    queryset = models.OverflowRule.objects.select_related("queue").order_by(
+        "queue_id", "route_rule_id", "stage", "order", "id")
     serializer_class = s.OverflowRuleSerializer
     filterset_fields = ["queue", "route_rule", "stage"]
+
+    def perform_destroy(self, instance):
+        if instance.is_locked:
+            raise NotPermitted("The out-of-hours pair of a queue with operating hours cannot be deleted.")
+        instance.delete()
 
 
 class AssignmentRuleViewSet(ConfigViewSet):

@@ -20,7 +20,7 @@ from crm.choices import MessageDirection, SenderKind
 from crm.models import Conversation
 from routing import conditions
 from routing.choices import OverflowAction, OverflowCondition, OverflowStage, WorkItemStatus
-from routing.hours import is_open
+from routing.hours import is_open, next_opening
 from routing.models import ClassificationRuleset, OverflowRule, Queue, RouteRule, WorkItem, WorkStream
 from routing.services.cache import cached
 from routing.services.effort import effort_predict
@@ -71,6 +71,15 @@ def work_stream_for(conversation: Conversation) -> WorkStream | None:
         return stream
 
     return cached(("stream", conversation.channel_kind), load)
+
+
+def preferred_agents_for(*, stream: WorkStream, contact) -> list[int]:
+    """B.33: the contact's preferred agent ids (``attributes["preferred_agents"]``), in their order, when
+    the work stream offers to preferred agents first; otherwise none."""
+    preferred = (contact.attributes or {}).get("preferred_agents") if contact is not None else None
+    if not stream.preferred_agents_first or not isinstance(preferred, list):
+        return []
+    return list(dict.fromkeys(p for p in preferred if isinstance(p, int) and not isinstance(p, bool)))
 
 
 def conversation_facts(*, conversation: Conversation, context: dict | None = None, queue_id: int | None = None) -> dict:
@@ -236,7 +245,9 @@ def route_to_queue(*, stream: WorkStream, facts: dict, key: int, classification:
 
     Each matched queue is checked with the pre-queue pairs of the rule that
     matched it when that rule has its own (E.59), else with the queue's.
-    When every matched queue overflows, the first one is used and its overflow action fires.
+    When every matched queue overflows, the item goes to the first one open now,
+    else to the one that opens earliest, and that queue's overflow action fires
+    (A.7); the trace says which and why.
     """
     fallback = stream.fallback_queue
     if classification.error:
@@ -263,20 +274,33 @@ def route_to_queue(*, stream: WorkStream, facts: dict, key: int, classification:
         return QueueChoice(fallback, None, {"fallback": "route-to-queue failed", "error": f"{type(exc).__name__}: {exc}"})
     if not matched:
         return QueueChoice(fallback, None, {"fallback": "no route rule matched"})
+    now = timezone.now()
     checked = []
-    first_overflow: tuple[OverflowRule, str] | None = None
+    overflowing: list[tuple[str, Queue, RouteRule | None, OverflowRule, str]] = []
     for label, queue, route_rule in matched:
-        rule, reason = overflow_pre_check(queue, route_rule=route_rule)
+        rule, reason = overflow_pre_check(queue, route_rule=route_rule, now=now)
         own = bool(getattr(route_rule, "pre_queue_pairs", None))
         checked.append({"rule": label, "queue": queue.name, "overflowing": reason or None,
                         "overflow_pairs": {"route_rule": route_rule.pk} if own else {"queue": queue.pk}})
         if rule is None or rule.action == OverflowAction.ASSIGN_ANYWAY:
             return QueueChoice(queue, label, {"matched": checked}, rule, reason, route_rule)
-        if first_overflow is None:
-            first_overflow = (rule, reason)
-    label, queue, route_rule = matched[0]
-    rule, reason = first_overflow
-    return QueueChoice(queue, label, {"matched": checked, "all_overflowing": True}, rule, reason, route_rule)
+        overflowing.append((label, queue, route_rule, rule, reason))
+    (label, queue, route_rule, rule, reason), why = _earliest_open(overflowing, now)
+    trace = {"matched": checked, "all_overflowing": True, "chosen": {"queue": queue.name, "why": why}}
+    return QueueChoice(queue, label, trace, rule, reason, route_rule)
+
+
+def _earliest_open(overflowing: list[tuple], now) -> tuple[tuple, str]:
+    """A.7: of matched queues that all overflow, the first one open now (operational), else the one
+    whose operating hours open earliest (a calendar not opening within two weeks comes last); and why."""
+    for entry in overflowing:
+        if is_open(entry[1].operating_hours, now):
+            return entry, "open now"
+    openings = [next_opening(entry[1].operating_hours, now) for entry in overflowing]
+    best = min(range(len(overflowing)), key=lambda i: (openings[i] is None, openings[i] or now, i))
+    if openings[best] is None:
+        return overflowing[best], "none opens within two weeks"
+    return overflowing[best], f"opens earliest, at {openings[best].isoformat()}"
 
 
 def overflow_due_in_queue(*, now=None) -> list[tuple[WorkItem, OverflowRule]]:

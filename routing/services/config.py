@@ -1,10 +1,12 @@
-"""Configuration changes that routing must react to (B.15: an agent joining a queue runs a cycle)."""
+"""Configuration changes that routing must react to (B.15: an agent joining a queue runs a cycle;
+E.58: operating hours bring their locked out-of-hours pair)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from routing.models import Queue
+from routing.choices import OverflowAction, OverflowCondition, OverflowStage
+from routing.models import OperatingHours, OverflowRule, Queue
 from routing.services.engine import assignment_run
 from routing.services.presence import agent_profile_ensure
 
@@ -23,3 +25,34 @@ def queue_member_add(*, queue: Queue, agent) -> None:
 def queue_member_remove(*, queue: Queue, agent) -> None:
     """Remove an agent from a queue; work they already hold stays with them."""
     queue.members.remove(agent)
+
+
+def queue_hours_pair_sync(*, queue: Queue) -> OverflowRule | None:
+    """Give a queue with operating hours its locked "out of operating hours" pre-queue pair (E.58); take it
+    away when the queue has none. Returns the pair, or None.
+
+    Called by ``Queue.save()`` itself, like the default assignment method: the
+    pair is part of the queue's state whichever path sets the hours (admin,
+    API, demo data, fixtures), so no caller can forget it. An out-of-hours pair
+    the queue already has is kept with its action; a new one assigns anyway.
+    Rule-specific pairs (``OverflowRule.route_rule``) are not touched.
+    Side effects: creates or deletes that OverflowRule row.
+    """
+    pair = {"queue": queue, "stage": OverflowStage.PRE_QUEUE, "condition": OverflowCondition.OUT_OF_HOURS}
+    if queue.operating_hours_id is None:
+        OverflowRule.objects.filter(**pair).delete()
+        return None
+    return OverflowRule.objects.get_or_create(**pair, defaults={"action": OverflowAction.ASSIGN_ANYWAY})[0]
+
+
+def operating_hours_delete(*, hours: OperatingHours) -> None:
+    """Delete a calendar: its queues become open 24×7 and lose their out-of-hours pair (E.58).
+
+    Side effects: each queue's ``operating_hours`` cleared through ``Queue.save()``
+    (which removes the pair); the OperatingHours and its holidays deleted.
+    """
+    with transaction.atomic():
+        for queue in hours.queues.all():
+            queue.operating_hours = None
+            queue.save(update_fields=["operating_hours"])
+        hours.delete()

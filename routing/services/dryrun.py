@@ -9,7 +9,7 @@ from django.utils import timezone
 from copilot.providers import sentiment_of_turns
 from crm.models import Contact
 from routing.models import WorkItem, WorkStream
-from routing.services.classification import _Similarity, classify, route_to_queue
+from routing.services.classification import _Similarity, classify, preferred_agents_for, route_to_queue
 from routing.services.effort import effort_predict
 from routing.services.engine import workitem_explain
 
@@ -40,7 +40,7 @@ def routing_dry_run(
         work_stream=stream, queue=choice.queue, priority=classification.priority,
         required_skills=classification.skills, skill_match=stream.skill_match, capacity_units=stream.capacity_units,
         capacity_profiles=sorted(set(stream.capacity_profile_ids) | set(classification.capacity_profiles)),
-        order_at=now, queued_at=now,
+        order_at=now, queued_at=now, preferred_agents=preferred_agents_for(stream=stream, contact=contact),
     )
     return {
         "work_stream": stream.name,

@@ -38,6 +38,7 @@ from routing.choices import (
     DiagnosticStage,
     DistributionMode,
     OrderBy,
+    PreferredAgentsFallback,
     QueueKind,
     SkillMatch,
     WorkItemStatus,
@@ -390,6 +391,7 @@ def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | N
     matching nor unit capacity; its rules ask for them. The capacity-profile check
     still applies, and an agent who is not signed in (Offline, Inactive) is never
     offered work: an offer needs someone to receive it, whatever a rule says.
+    After affinity, the contact's preferred agents come first (B.33, ``_preferred_choice``).
     """
     stream = item.work_stream
     allowed = set(stream.effective_presences())
@@ -430,6 +432,10 @@ def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | N
     if affinity is not None:
         trace["chosen_by"] = "affinity"
         return affinity, trace
+    if item.preferred_agents:
+        preferred, waits = _preferred_choice(item, ctx, eligible, trace)
+        if preferred is not None or waits:
+            return preferred, trace
     if not eligible:
         return None, trace
     # B.28: an agent who declined is re-offered only when nobody else is left.
@@ -448,6 +454,32 @@ def choose(item: WorkItem, ctx: _Context, *, method: str) -> tuple[Candidate | N
             return _order_key(order_by, c, item, ctx)
         trace["chosen_by"] = order_by
     return min(pool, key=key), trace
+
+
+def _preferred_choice(
+    item: WorkItem, ctx: _Context, eligible: list[Candidate], trace: dict
+) -> tuple[Candidate | None, bool]:
+    """B.33: the first of the contact's preferred agents, in their order, who is a member of the item's
+    queue and can take it now (eligible, an allowed presence, room for its units), and whether the item
+    must wait when none can (the work stream's fallback). Agents who declined it come after the others.
+
+    No preferred agent in the queue at all: normal assignment, whatever the fallback.
+    """
+    members = set(ctx.members.get(item.queue_id, []))
+    order = {agent_id: i for i, agent_id in enumerate(a for a in item.preferred_agents if a in members)}
+    if not order:
+        return None, False
+    allowed = set(item.work_stream.effective_presences())
+    able = [c for c in eligible if c.agent_id in order and c.profile.presence.base in allowed
+            and c.remaining >= item.capacity_units]
+    if able:
+        trace["chosen_by"] = "preferred agent"
+        return min(able, key=lambda c: (c.declines > 0, order[c.agent_id])), False
+    if item.work_stream.preferred_agents_fallback == PreferredAgentsFallback.WAIT:
+        trace["chosen_by"] = "waiting for a preferred agent"
+        return None, True
+    trace["preferred_agents"] = "none available: assigned normally"
+    return None, False
 
 
 def _waiting(items: QuerySet, queue: Queue) -> QuerySet:
@@ -549,8 +581,8 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
 
 
 class _FastLanes:
-    """The common case without a full scan: no skills, declines, affinity, profiles or custom rules,
-    and nobody in the queue in a call or near the session limit.
+    """The common case without a full scan: no skills, declines, affinity, preferred agents, profiles
+    or custom rules, and nobody in the queue in a call or near the session limit.
 
     One heap per (queue, work stream, cost) holds the reachable members ordered by
     the method's key. Within a cycle a key only ever gets worse (less capacity
@@ -566,7 +598,8 @@ class _FastLanes:
     def applies(self, item: WorkItem, method: str) -> bool:
         return (
             method in METHOD_ORDER and not item.required_skills and not item.declines
-            and not item.affinity_agent_id and not item.capacity_profiles and not self.ctx.guarded(item)
+            and not item.affinity_agent_id and not item.preferred_agents and not item.capacity_profiles
+            and not self.ctx.guarded(item)
         )
 
     def _key(self, method: str, profile: AgentProfile, queue_id: int, position: int) -> tuple:

@@ -39,6 +39,7 @@ from routing.exceptions import (
     OfferNotPending,
     QueueClosed,
     QueueKindMismatch,
+    RejectNotAllowed,
     WorkItemTaken,
 )
 from routing.hours import is_open
@@ -47,6 +48,7 @@ from routing.services.classification import (
     classify,
     conversation_facts,
     overflow_pairs_owner,
+    preferred_agents_for,
     route_to_queue,
     work_stream_for,
 )
@@ -123,7 +125,8 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
     messages, predicted effort), pick the queue (route rules, percentage
     split, fallback), check pre-queue overflow once (E.55) with the route
     rule's own pairs when it has some (E.59), create the item (remembering
-    that rule) and run an assignment cycle for its queue.
+    that rule and, when the work stream offers to preferred agents first,
+    the contact's preferred agents, B.33) and run an assignment cycle for its queue.
 
     Side effects: WorkItem, RoutingDiagnostic rows; the conversation routed to
     the queue (``crm.services.conversation_route``) or, on an overflow "end",
@@ -147,7 +150,6 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
     choice = route_to_queue(stream=stream, facts=facts, key=conversation.pk, classification=classification)
     contact = conversation.contact
     now = timezone.now()
-    preferred = (contact.attributes or {}).get("preferred_agents") if contact else None
     with transaction.atomic():
         Conversation.objects.select_for_update().get(pk=conversation.pk)
         existing = workitem_open_for(conversation)
@@ -177,10 +179,9 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
             queued_at=now,
             overflow_checked=True,
             route_rule=choice.route_rule,
+            # B.33: tried first by the engine when eligible; not affinity (which may exceed capacity).
+            preferred_agents=preferred_agents_for(stream=stream, contact=contact),
         )
-        if stream.preferred_agents_first and preferred:
-            member = choice.queue.members.filter(pk__in=[p for p in preferred if isinstance(p, int)]).first()
-            item.affinity_agent = member
         overflow_note = ""
         if choice.overflow is not None:
             overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)
@@ -291,8 +292,11 @@ def offer_decline(*, workitem: WorkItem, agent, reason: str = "") -> WorkItem:
     and capacity is released; after the work stream's decline limit it leaves
     auto-assignment and is flagged to supervisors. Runs an assignment cycle.
     Side effects: Offer outcome, WorkItem, AgentProfile; after commit
-    ``workitem.offer_ended`` (and ``workitem.flagged``). Raises OfferNotPending.
+    ``workitem.offer_ended`` (and ``workitem.flagged``). Raises RejectNotAllowed
+    (the work stream hides Reject, B.30), OfferNotPending.
     """
+    if not workitem.work_stream.reject_allowed:
+        raise RejectNotAllowed()
     return _offer_end(workitem=workitem, agent_id=agent.pk, outcome=OfferOutcome.REJECTED, reason=reason)
 
 

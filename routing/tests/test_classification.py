@@ -97,8 +97,9 @@ def test_semantic_similarity_condition_uses_the_embedding_provider():
 def test_classification_error_falls_back_without_overflow():
     closed = OperatingHours.objects.create(name="Never", weekly={})
     fallback = f.queue("General", operating_hours=closed)
-    OverflowRule.objects.create(queue=fallback, condition=OverflowCondition.OUT_OF_HOURS, action=OverflowAction.END,
-                                message="We are closed")
+    # E.58: the hours brought the queue's out-of-hours pair; only its action is set here.
+    OverflowRule.objects.filter(queue=fallback, condition=OverflowCondition.OUT_OF_HOURS).update(
+        action=OverflowAction.END, message="We are closed")
     stream = f.stream(fallback=fallback)
     ClassificationRule.objects.create(ruleset=ruleset(stream), name="Broken",
                                       conditions=[{"field": "sentiment", "op": "gt", "value": "x"}])
@@ -182,8 +183,8 @@ def _always(open_: bool) -> OperatingHours:
 def test_pre_queue_overflow_out_of_hours_transfers_only_when_closed(is_open):
     after_hours = f.queue("After hours")
     main = f.queue("Main", operating_hours=_always(is_open))
-    OverflowRule.objects.create(queue=main, condition=OverflowCondition.OUT_OF_HOURS,
-                                action=OverflowAction.TRANSFER_QUEUE, target_queue=after_hours)
+    OverflowRule.objects.filter(queue=main, condition=OverflowCondition.OUT_OF_HOURS).update(
+        action=OverflowAction.TRANSFER_QUEUE, target_queue=after_hours)
     stream = f.stream(fallback=f.queue("Fallback"))
     RouteRule.objects.create(work_stream=stream, name="Main", queue=main)
     item = services.conversation_enqueue(conversation=f.inbound("hello"))

@@ -83,7 +83,8 @@ def test_e55_rule_specific_pre_queue_check_runs_once_and_a_transfer_drops_the_ru
 def test_a8_fallback_items_get_no_route_rule_and_no_overflow():
     closed = OperatingHours.objects.create(name="Never", weekly={})
     fallback = f.queue("Fallback", operating_hours=closed)
-    OverflowRule.objects.create(queue=fallback, condition=OverflowCondition.OUT_OF_HOURS, action=OverflowAction.END)
+    OverflowRule.objects.filter(queue=fallback, condition=OverflowCondition.OUT_OF_HOURS).update(
+        action=OverflowAction.END)  # E.58: the pair came with the hours
     stream = f.stream(fallback=fallback)
     vip = RouteRule.objects.create(work_stream=stream, name="Premium", queue=f.queue("Main"), conditions=PREMIUM)
     OverflowRule.objects.create(route_rule=vip, condition=OverflowCondition.ITEM_LIMIT, threshold=1,
