@@ -1,0 +1,24 @@
+"""E.69 for existing data: every open work item gets one open session, joined by its open consults."""
+
+from django.db import migrations
+
+OPEN = ["queued", "offered", "assigned"]
+
+
+def open_sessions(apps, schema_editor):
+    WorkItem = apps.get_model("routing", "WorkItem")
+    ConversationSession = apps.get_model("routing", "ConversationSession")
+    Participant = apps.get_model("routing", "Participant")
+    items = WorkItem.objects.filter(status__in=OPEN).exclude(sessions__ended_at__isnull=True)
+    for item in items.iterator():
+        session = ConversationSession.objects.create(
+            conversation_id=item.conversation_id, workitem=item, queue_id=item.queue_id, agent_id=item.agent_id,
+            started_at=item.offered_at or item.queued_at,
+        )
+        Participant.objects.filter(workitem=item, left_at__isnull=True, session__isnull=True).update(session=session)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("routing", "0011_conversation_sessions")]
+
+    operations = [migrations.RunPython(open_sessions, migrations.RunPython.noop)]
