@@ -13,7 +13,7 @@ def open_sessions(apps, schema_editor):
     for item in items.iterator():
         session = ConversationSession.objects.create(
             conversation_id=item.conversation_id, workitem=item, queue_id=item.queue_id, agent_id=item.agent_id,
-            started_at=item.offered_at or item.queued_at,
+            started_at=item.queued_at,
         )
         Participant.objects.filter(workitem=item, left_at__isnull=True, session__isnull=True).update(session=session)
 

@@ -13,7 +13,7 @@ from crm.choices import ChannelKind, ConversationStatus
 from crm.exceptions import ConversationClosed
 from crm.models import Conversation
 from crm.services import conversation_route
-from routing.choices import BasePresence, DiagnosticStage, OverflowAction, WorkItemStatus
+from routing.choices import BasePresence, DiagnosticStage, OverflowAction, SessionClosure, WorkItemStatus
 from routing.exceptions import NoWorkStream
 from routing.models import AgentProfile, OverflowRule, WorkItem, WorkStream
 from routing.services.classification import overflow_due_in_queue, overflow_pairs_owner
@@ -25,6 +25,8 @@ from routing.services.workitems import (
     _diagnose,
     _end_conversation,
     _run_for_agent,
+    _session_end,
+    _session_next,
     conversation_end,
     conversation_enqueue,
     offer_timeout,
@@ -150,7 +152,8 @@ def _overflow_batch(due: list[tuple[WorkItem, OverflowRule]]) -> int:
     """Carry out one batch of in-queue overflow (E.61, E.62) in one transaction; returns how many items moved.
 
     Items another worker holds, or that left the queue meanwhile, are skipped.
-    Side effects: WorkItem queue/status/outcome, an OVERFLOW RoutingDiagnostic
+    Side effects: WorkItem queue/status/outcome, the session ended (overflow; the next one opened
+    in the new queue on a transfer), an OVERFLOW RoutingDiagnostic
     each (with whose pairs fired), the conversation re-routed or ended.
     """
     done = 0
@@ -169,8 +172,10 @@ def _overflow_batch(due: list[tuple[WorkItem, OverflowRule]]) -> int:
             _diagnose(item, DiagnosticStage.OVERFLOW, f"Waited over {rule.threshold} s: {note}", rule=rule.pk,
                       overflow_pairs=overflow_pairs_owner(rule))
             if item.status == WorkItemStatus.ABANDONED:
+                _session_end(item, SessionClosure.OVERFLOW)
                 _end_conversation(item.conversation, rule.message, reason="in-queue overflow")
             elif rule.action == OverflowAction.TRANSFER_QUEUE:
+                _session_next(item, SessionClosure.OVERFLOW)
                 conversation_route(conversation=item.conversation, queue_id=item.queue_id)
             done += 1
     return done
@@ -197,7 +202,8 @@ def _auto_close(now) -> int:
         kinds = [k for k in ChannelKind.values if _family(k) == family]
         cutoff = now - timedelta(minutes=minutes)
         for conversation in live.filter(channel_kind__in=kinds, status=status, last_message_at__lt=cutoff)[:BATCH]:
-            workitem_complete(conversation=conversation, reason=f"inactive {minutes} min")
+            workitem_complete(conversation=conversation, reason=f"inactive {minutes} min",
+                              closure=SessionClosure.AUTO_CLOSED)
             closed += 1
     for item in WorkItem.objects.filter(
         status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.WAITING
@@ -205,7 +211,8 @@ def _auto_close(now) -> int:
         if item.conversation.last_message_at and item.conversation.last_message_at < now - timedelta(
             minutes=item.work_stream.waiting_timeout_minutes
         ):
-            workitem_complete(conversation=item.conversation, reason="waiting timed out")
+            workitem_complete(conversation=item.conversation, reason="waiting timed out",
+                              closure=SessionClosure.AUTO_CLOSED)
             closed += 1
     for item in WorkItem.objects.filter(
         status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.ACTIVE,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from contactcenter.permissions import is_supervisor
 from contactcenter.realtime import publish
+from crm import selectors as crm_selectors
 from crm import services as crm_services
 from crm.choices import ChannelKind, ConversationStatus, SenderKind
 from crm.exceptions import ConversationClosed
@@ -23,6 +24,7 @@ from routing.choices import (
     OfferOutcome,
     OverflowAction,
     ParticipantRole,
+    SessionClosure,
     WorkItemStatus,
     WrapUpMode,
 )
@@ -42,7 +44,16 @@ from routing.exceptions import (
     WorkItemTaken,
 )
 from routing.hours import is_open
-from routing.models import AgentProfile, Offer, OverflowRule, Participant, Queue, RoutingDiagnostic, WorkItem
+from routing.models import (
+    AgentProfile,
+    ConversationSession,
+    Offer,
+    OverflowRule,
+    Participant,
+    Queue,
+    RoutingDiagnostic,
+    WorkItem,
+)
 from routing.services.classification import (
     classify,
     conversation_facts,
@@ -63,6 +74,10 @@ from routing.services.presence import (
 )
 
 OPEN = [WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED]
+SESSION_CLOSURE_OF_OFFER = {
+    OfferOutcome.REJECTED: SessionClosure.AGENT_REJECT,
+    OfferOutcome.TIMED_OUT: SessionClosure.AGENT_TIMEOUT,
+}
 
 
 def _diagnose(item: WorkItem, stage: str, summary: str, **detail) -> RoutingDiagnostic:
@@ -71,6 +86,36 @@ def _diagnose(item: WorkItem, stage: str, summary: str, **detail) -> RoutingDiag
 
 def workitem_open_for(conversation: Conversation) -> WorkItem | None:
     return WorkItem.objects.filter(conversation=conversation, status__in=OPEN).first()
+
+
+def _session_open(item: WorkItem, *, agent_id: int | None = None, now=None) -> ConversationSession:
+    """Open the conversation's next session in the item's queue (E.69); ``agent_id`` is its primary, if any."""
+    return ConversationSession.objects.create(
+        conversation_id=item.conversation_id, workitem=item, queue_id=item.queue_id, agent_id=agent_id,
+        started_at=now or timezone.now(),
+    )
+
+
+def _session_end(item: WorkItem, closure: str, *, now=None) -> None:
+    """End the conversation's open session with ``closure``; its participants still in it leave with it."""
+    now = now or timezone.now()
+    current = ConversationSession.objects.filter(conversation_id=item.conversation_id, ended_at__isnull=True)
+    Participant.objects.filter(session__in=current, left_at__isnull=True).update(left_at=now)
+    current.update(ended_at=now, closure_reason=closure)
+
+
+def _session_next(item: WorkItem, closure: str, *, agent_id: int | None = None, now=None) -> ConversationSession:
+    """End the open session with ``closure`` and open the next one (queue and agent as the item has them now)."""
+    now = now or timezone.now()
+    _session_end(item, closure, now=now)
+    return _session_open(item, agent_id=agent_id, now=now)
+
+
+def _session_take(item: WorkItem, agent_id: int) -> None:
+    """The open session (queued, no primary yet) gets its agent: an offer, a pick."""
+    ConversationSession.objects.filter(conversation_id=item.conversation_id, ended_at__isnull=True).update(
+        agent_id=agent_id
+    )
 
 
 def _lock_item(workitem: WorkItem) -> WorkItem:
@@ -185,6 +230,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
         if choice.overflow is not None:
             overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)
         item.save()
+        _session_open(item, now=now)
         crm_services.conversation_routing_clear(conversation=conversation)
         trace = [
             RoutingDiagnostic(
@@ -210,6 +256,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
             ))
         RoutingDiagnostic.objects.bulk_create(trace)
         if item.status == WorkItemStatus.ABANDONED:
+            _session_end(item, SessionClosure.OVERFLOW, now=now)
             _end_conversation(conversation, choice.overflow.message, reason="overflow")
             return item
         crm_services.conversation_route(conversation=conversation, queue_id=item.queue_id)
@@ -234,6 +281,7 @@ def _enqueue_existing(item: WorkItem, *, conversation: Conversation) -> WorkItem
         capacity_release(item=item)
         _requeue(item, affinity=previous if item.work_stream.keep_same_agent else None)
         item.save()
+        _session_next(item, SessionClosure.RELEASED_TO_QUEUE)
         _diagnose(item, DiagnosticStage.ROUTE_TO_QUEUE, "Customer returned; back in the queue",
                   affinity_agent=item.affinity_agent_id)
         crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
@@ -329,6 +377,7 @@ def _offer_end(*, workitem: WorkItem, agent_id: int | None, outcome: str, reason
             item.flagged = True
             publish(events.workitem_flagged(item), groups=events.queue_groups(item.queue_id))
         item.save()
+        _session_next(item, SESSION_CLOSURE_OF_OFFER[outcome], now=now)
         _diagnose(item, DiagnosticStage.OFFER, f"Agent {agent_id} {outcome.replace('_', ' ')}"
                   + (f": {reason}" if reason and reason != "timeout" else ""),
                   agent=agent_id, outcome=outcome, decline_count=item.decline_count, flagged=item.flagged)
@@ -395,6 +444,7 @@ def workitem_pick(*, workitem: WorkItem, agent) -> WorkItem:
         if item.status != WorkItemStatus.QUEUED:
             raise WorkItemTaken()
         _assign_now(item, agent, allow_exceed=True, summary=f"Picked by agent {agent.pk}")
+        _session_take(item, agent.pk)
     return item
 
 
@@ -413,6 +463,7 @@ def workitem_force_assign(*, workitem: WorkItem, agent, actor) -> WorkItem:
         _withdraw(item, reason=f"force-assigned by {actor}")
         _assign_now(item, agent, allow_exceed=True, summary=f"Force-assigned to agent {agent.pk} by {actor}",
                     actor=actor.pk)
+        _session_next(item, SessionClosure.SUPERVISOR_FORCE_ASSIGN, agent_id=agent.pk)
     return item
 
 
@@ -429,6 +480,7 @@ def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem
         _withdraw(item, reason=reason or "released")
         _requeue(item)
         item.save()
+        _session_next(item, SessionClosure.RELEASED_TO_QUEUE)
         _diagnose(item, DiagnosticStage.TRANSFER, f"Released to the queue by {actor}" + (f": {reason}" if reason else ""))
         crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
     assignment_run(queue_ids=[item.queue_id])
@@ -463,6 +515,7 @@ def conversation_transfer(
             if not is_open(to_queue.operating_hours, timezone.now()):
                 raise QueueClosed()
         from_queue, from_agent = item.queue.name, item.agent_id
+        by_supervisor = is_supervisor(actor)
         _withdraw(item, reason="transferred")
         if to_queue is not None:
             _requeue(item)
@@ -471,12 +524,16 @@ def conversation_transfer(
             item.queue = to_queue
             item.queued_at = timezone.now()
             item.save()
+            _session_next(item, SessionClosure.SUPERVISOR_TRANSFER_TO_QUEUE if by_supervisor
+                          else SessionClosure.AGENT_TRANSFERRED)
             _diagnose(item, DiagnosticStage.TRANSFER, f"Transferred from {from_queue} to {to_queue.name} by {actor}",
                       from_agent=from_agent, actor=getattr(actor, "pk", None))
             crm_services.conversation_route(conversation=item.conversation, queue_id=to_queue.pk)
         else:
-            _assign_now(item, to_agent, allow_exceed=is_supervisor(actor),
+            _assign_now(item, to_agent, allow_exceed=by_supervisor,
                         summary=f"Transferred to agent {to_agent.pk} by {actor}", from_agent=from_agent)
+            _session_next(item, SessionClosure.SUPERVISOR_TRANSFER_TO_AGENT if by_supervisor
+                          else SessionClosure.AGENT_TRANSFERRED, agent_id=to_agent.pk)
         if note:
             crm_services.note_add(conversation=item.conversation, author=actor, body=note)
     if to_queue is not None:
@@ -500,7 +557,8 @@ def conversation_consult(*, conversation: Conversation, actor, consultant, note:
         agent_profile_ensure(agent=consultant)
         session_room_check(AgentProfile.objects.select_for_update().select_related("user").get(user=consultant))
         participant = Participant.objects.create(
-            workitem=item, agent=consultant, role=ParticipantRole.CONSULT, invited_by=actor
+            workitem=item, agent=consultant, role=ParticipantRole.CONSULT, invited_by=actor,
+            session=ConversationSession.objects.filter(conversation_id=item.conversation_id, ended_at__isnull=True).first(),
         )
         crm_services.note_add(
             conversation=item.conversation, author=actor,
@@ -567,11 +625,17 @@ def conversation_park(*, conversation: Conversation, actor) -> WorkItem:
     return item
 
 
-def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "") -> WorkItem | None:
+def workitem_complete(
+    *, conversation: Conversation, actor=None, reason: str = "", closure: str | None = None
+) -> WorkItem | None:
     """Finish a conversation's work: close the conversation (if still open), complete (or, never
-    assigned, abandon) its item and release capacity. Idempotent: None when no open item is left.
+    assigned, abandon) its item, end its last session and release capacity. Idempotent: None when
+    no open item is left.
 
-    Side effects: WorkItem, AgentProfile, the conversation closed via
+    ``closure`` is the session's closure reason (E.69). Without it: a conversation
+    closed elsewhere first (the sweep's reconciliation) ended as the customer's
+    doing unless a user closed it (then a force close); otherwise a force close.
+    Side effects: WorkItem, ConversationSession, AgentProfile, the conversation closed via
     ``crm.services.conversation_close``; runs an assignment cycle for the freed agent.
     """
     with transaction.atomic():
@@ -584,6 +648,7 @@ def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "
             return None
         item = _lock_item(current)
         agent_id = item.agent_id
+        _session_end(item, closure or _closure_of(item.conversation))
         _withdraw(item, reason="conversation closed")
         now = timezone.now()
         item.status = WorkItemStatus.COMPLETED if item.status == WorkItemStatus.ASSIGNED else WorkItemStatus.ABANDONED
@@ -594,6 +659,14 @@ def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "
             crm_services.conversation_close(conversation=item.conversation, actor=actor, reason=reason)
     _run_for_agent(agent_id)
     return item
+
+
+def _closure_of(conversation: Conversation) -> str:
+    if conversation.status == ConversationStatus.CLOSED and crm_selectors.conversation_closed_by(
+        conversation=conversation
+    ) is None:
+        return SessionClosure.CUSTOMER_ENDED
+    return SessionClosure.FORCE_CLOSE
 
 
 def conversation_wrap_up(*, conversation: Conversation, actor, disposition_codes: list, notes: str = "") -> Conversation:
@@ -609,5 +682,5 @@ def conversation_wrap_up(*, conversation: Conversation, actor, disposition_codes
         closed = crm_services.conversation_wrap_up(
             conversation=conversation, actor=actor, disposition_codes=disposition_codes, notes=notes
         )
-        workitem_complete(conversation=closed, actor=actor, reason="wrapped up")
+        workitem_complete(conversation=closed, actor=actor, reason="wrapped up", closure=SessionClosure.AGENT_ENDED)
     return closed
