@@ -799,7 +799,7 @@ class Participant(models.Model):
 
     workitem = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="participants")
     session = models.ForeignKey(
-        ConversationSession, on_delete=models.CASCADE, null=True, blank=True, related_name="participants"
+        ConversationSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="participants"
     )
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     role = models.CharField(_("role"), max_length=16, choices=ParticipantRole.choices, default=ParticipantRole.CONSULT)
