@@ -774,10 +774,12 @@ class ConversationSession(models.Model):
         ordering = ["started_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["conversation"], condition=Q(ended_at__isnull=True), name="routing_session_one_open_per_conversation",
+                fields=["conversation"], condition=Q(ended_at__isnull=True),
+                name="routing_session_one_open_per_conversation",
             ),
             models.CheckConstraint(
-                condition=Q(ended_at__isnull=True, closure_reason="") | (Q(ended_at__isnull=False) & ~Q(closure_reason="")),
+                condition=Q(ended_at__isnull=True, closure_reason="")
+                | (Q(ended_at__isnull=False) & ~Q(closure_reason="")),
                 name="routing_session_closed_has_reason",
             ),
         ]

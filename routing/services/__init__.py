@@ -6,7 +6,8 @@ Public surface, for other apps and interfaces:
 * ``presence_set(*, agent, presence, system=False) -> AgentProfile``
 * ``offer_accept(*, workitem, agent)`` / ``offer_decline(*, workitem, agent, reason="")``
 * ``workitem_pick(*, workitem, agent)`` / ``workitem_force_assign(*, workitem, agent, actor)``
-* ``workitem_release(*, workitem, actor, reason="")`` / ``workitem_complete(*, conversation, actor=None, reason="")``
+* ``workitem_release(*, workitem, actor, reason="")``
+* ``workitem_complete(*, conversation, actor=None, reason="", closure=None)`` (closure: the session's, E.69)
 * ``conversation_transfer(*, conversation, actor, to_queue=None, to_agent=None, note="")``
 * ``conversation_consult(*, conversation, actor, consultant)``
 * ``conversation_call_start(*, conversation, actor, mode)`` / ``conversation_call_end(*, conversation, actor)`` (D.48)

@@ -88,6 +88,11 @@ def workitem_open_for(conversation: Conversation) -> WorkItem | None:
     return WorkItem.objects.filter(conversation=conversation, status__in=OPEN).first()
 
 
+def _session_current(item: WorkItem):
+    """The conversation's open session (a queryset of at most one row)."""
+    return ConversationSession.objects.filter(conversation_id=item.conversation_id, ended_at__isnull=True)
+
+
 def _session_open(item: WorkItem, *, agent_id: int | None = None, now=None) -> ConversationSession:
     """Open the conversation's next session in the item's queue (E.69); ``agent_id`` is its primary, if any."""
     return ConversationSession.objects.create(
@@ -99,7 +104,7 @@ def _session_open(item: WorkItem, *, agent_id: int | None = None, now=None) -> C
 def _session_end(item: WorkItem, closure: str, *, now=None) -> None:
     """End the conversation's open session with ``closure``; its participants still in it leave with it."""
     now = now or timezone.now()
-    current = ConversationSession.objects.filter(conversation_id=item.conversation_id, ended_at__isnull=True)
+    current = _session_current(item)
     Participant.objects.filter(session__in=current, left_at__isnull=True).update(left_at=now)
     current.update(ended_at=now, closure_reason=closure)
 
@@ -113,9 +118,7 @@ def _session_next(item: WorkItem, closure: str, *, agent_id: int | None = None, 
 
 def _session_take(item: WorkItem, agent_id: int) -> None:
     """The open session (queued, no primary yet) gets its agent: an offer, a pick."""
-    ConversationSession.objects.filter(conversation_id=item.conversation_id, ended_at__isnull=True).update(
-        agent_id=agent_id
-    )
+    _session_current(item).update(agent_id=agent_id)
 
 
 def _lock_item(workitem: WorkItem) -> WorkItem:
@@ -163,14 +166,16 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
 
     Returns the conversation's open work item when it has one (a customer
     writing again while queued or assigned changes nothing; while *waiting*
-    the item goes back to the queue with affinity to the previous agent, E.65).
+    the item goes back to the queue with affinity to the previous agent, E.65,
+    the session ended as released_to_queue and the next one opened, E.69).
     Otherwise: classify (rulesets, sentiment over the last six customer
     messages, predicted effort), pick the queue (route rules, percentage
     split, fallback), check pre-queue overflow once (E.55) with the route
     rule's own pairs when it has some (E.59), create the item (remembering
     that rule) and run an assignment cycle for its queue.
 
-    Side effects: WorkItem, RoutingDiagnostic rows; the conversation routed to
+    Side effects: WorkItem, RoutingDiagnostic rows, the first ConversationSession
+    (E.69; ended at once as overflow on an overflow "end"); the conversation routed to
     the queue (``crm.services.conversation_route``) or, on an overflow "end",
     closed with the rule's message; its ``needs_routing`` flag cleared once it
     has a work item (``crm.services.conversation_routing_clear``); whatever
@@ -338,7 +343,8 @@ def offer_decline(*, workitem: WorkItem, agent, reason: str = "") -> WorkItem:
     The item goes back to its place in the queue (its ordering time is kept)
     and capacity is released; after the work stream's decline limit it leaves
     auto-assignment and is flagged to supervisors. Runs an assignment cycle.
-    Side effects: Offer outcome, WorkItem, AgentProfile; after commit
+    Side effects: Offer outcome, WorkItem, AgentProfile, the session ended as
+    agent_reject (agent_timeout for a timeout) and the next one opened; after commit
     ``workitem.offer_ended`` (and ``workitem.flagged``). Raises OfferNotPending.
     """
     return _offer_end(workitem=workitem, agent_id=agent.pk, outcome=OfferOutcome.REJECTED, reason=reason)
@@ -435,7 +441,8 @@ def workitem_pick(*, workitem: WorkItem, agent) -> WorkItem:
     """An agent picks a queued item from one of their queues (B.34: may drive capacity past its limit, recorded).
 
     Side effects: as a direct assignment (WorkItem, Offer, AgentProfile, the
-    conversation assigned). Raises NotQueueMember, WorkItemTaken, SessionLimitReached.
+    conversation assigned); the queued session gets the agent.
+    Raises NotQueueMember, WorkItemTaken, SessionLimitReached.
     """
     with transaction.atomic():
         item = _lock_item(workitem)
@@ -452,7 +459,8 @@ def workitem_force_assign(*, workitem: WorkItem, agent, actor) -> WorkItem:
     """A supervisor gives an open item to an agent, even beyond capacity (D.45, recorded as forced units).
 
     Side effects: any pending offer withdrawn or current holder released; then
-    as a direct assignment. Raises NotPermitted, WorkItemTaken (item closed), SessionLimitReached, AgentInCall.
+    as a direct assignment; the session ended as supervisor_force_assign and the agent's opened.
+    Raises NotPermitted, WorkItemTaken (item closed), SessionLimitReached, AgentInCall.
     """
     if not is_supervisor(actor):
         raise NotPermitted()
@@ -470,8 +478,8 @@ def workitem_force_assign(*, workitem: WorkItem, agent, actor) -> WorkItem:
 def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem:
     """Put an offered or assigned item back in its queue (active → open), releasing capacity; re-routes.
 
-    Side effects: WorkItem, AgentProfile; conversation routed back to the queue.
-    Raises NotHandling.
+    Side effects: WorkItem, AgentProfile, the session ended as released_to_queue and
+    the next opened; conversation routed back to the queue. Raises NotHandling.
     """
     with transaction.atomic():
         item = _lock_item(workitem)
@@ -497,7 +505,9 @@ def conversation_transfer(
     To an agent: assigned directly; an agent without capacity is refused
     unless a supervisor transfers (then it is recorded as forced).
     ``note`` becomes an internal note. Side effects: WorkItem, AgentProfile,
-    RoutingDiagnostic, the conversation routed/assigned, a note Message.
+    RoutingDiagnostic, the conversation routed/assigned, a note Message; the
+    session ended (agent_transferred, or supervisor_transfer_to_agent/_queue when a
+    supervisor transfers) and the next one opened in the new queue or with the new agent.
     A call in progress (its Escalation profile) follows the item (D.48).
     Raises InvalidTransfer, NoOpenWorkItem, QueueKindMismatch, QueueClosed, AgentAtCapacity,
     SessionLimitReached, AgentInCall.
@@ -546,7 +556,7 @@ def conversation_consult(*, conversation: Conversation, actor, consultant, note:
 
     ``note`` (the question) is kept as an internal note, where the consultant's
     answers (``consult_reply``) join it: the side chat never reaches the customer.
-    Side effects: Participant (role consult), a note Message; after commit
+    Side effects: Participant (role consult, in the current session), a note Message; after commit
     ``consult.requested`` to the consultant. Locks the consultant's routing profile.
     Raises NoOpenWorkItem, SessionLimitReached (the consult would be one session too many, D.54).
     """
@@ -558,7 +568,7 @@ def conversation_consult(*, conversation: Conversation, actor, consultant, note:
         session_room_check(AgentProfile.objects.select_for_update().select_related("user").get(user=consultant))
         participant = Participant.objects.create(
             workitem=item, agent=consultant, role=ParticipantRole.CONSULT, invited_by=actor,
-            session=ConversationSession.objects.filter(conversation_id=item.conversation_id, ended_at__isnull=True).first(),
+            session=_session_current(item).first(),
         )
         crm_services.note_add(
             conversation=item.conversation, author=actor,
