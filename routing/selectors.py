@@ -168,19 +168,20 @@ def transfer_targets_for(*, user, conversation) -> dict:
 
 
 def consults_for(*, user) -> list:
-    """Open consult invitations for ``user`` (side chats that hold no capacity)."""
+    """Open consult invitations for ``user`` (side chats that hold no capacity) they have not left."""
     return list(
         Participant.objects.select_related("workitem__conversation__contact", "invited_by")
-        .filter(agent=user, role=ParticipantRole.CONSULT, workitem__status=WorkItemStatus.ASSIGNED)
+        .filter(agent=user, role=ParticipantRole.CONSULT, workitem__status=WorkItemStatus.ASSIGNED,
+                left_at__isnull=True)
         .order_by("-id")[:10]
     )
 
 
 def consult_get(*, user, conversation_id: int):
-    """The user's consult participation in an open conversation, or None."""
+    """The user's consult participation in an open conversation they have not left, or None."""
     return (
         Participant.objects.select_related("workitem__conversation__contact", "invited_by")
         .filter(agent=user, role=ParticipantRole.CONSULT, workitem__conversation_id=conversation_id,
-                workitem__status=WorkItemStatus.ASSIGNED)
+                workitem__status=WorkItemStatus.ASSIGNED, left_at__isnull=True)
         .order_by("-id").first()
     )

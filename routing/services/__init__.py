@@ -9,7 +9,7 @@ Public surface, for other apps and interfaces:
 * ``workitem_release(*, workitem, actor, reason="")``
 * ``workitem_complete(*, conversation, actor=None, reason="", closure=None)`` (closure: the session's, E.69)
 * ``conversation_transfer(*, conversation, actor, to_queue=None, to_agent=None, note="")``
-* ``conversation_consult(*, conversation, actor, consultant)``
+* ``conversation_consult(*, conversation, actor, consultant)`` / ``consult_leave(*, participant)``
 * ``conversation_call_start(*, conversation, actor, mode)`` / ``conversation_call_end(*, conversation, actor)`` (D.48)
 * ``conversation_end(*, conversation, actor)`` (wrap-up) / ``conversation_park(*, conversation, actor)`` (waiting)
 * ``conversation_wrap_up(*, conversation, actor, disposition_codes, notes="")`` (close, capacity freed)
@@ -34,6 +34,7 @@ from routing.services.presence import (
 )
 from routing.services.sweep import SweepReport, routing_sweep
 from routing.services.workitems import (
+    consult_leave,
     consult_reply,
     conversation_consult,
     conversation_end,
@@ -52,7 +53,7 @@ from routing.services.workitems import (
 
 __all__ = [
     "Decision", "SweepReport", "agent_capacity_set", "agent_profile_ensure", "assignment_run",
-    "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_call_end", "conversation_call_start",
+    "capacity_end_of_day_reset", "classify", "consult_leave", "consult_reply", "conversation_call_end", "conversation_call_start",
     "conversation_consult", "conversation_end", "conversation_enqueue",
     "conversation_facts", "conversation_park", "conversation_transfer", "conversation_wrap_up", "effort_model_train", "effort_predict",
     "offer_accept", "queue_member_add", "queue_member_remove", "offer_decline", "offer_timeout", "presence_heartbeat", "presence_set", "queue_stats_publish",

@@ -591,6 +591,14 @@ def consult_reply(*, participant: Participant, body: str):
     return crm_services.note_add(conversation=item.conversation, author=participant.agent, body=body)
 
 
+def consult_leave(*, participant: Participant) -> Participant:
+    """The consultant leaves the side chat: no longer a participant of the session (E.69) nor a session
+    of theirs (D.54). Idempotent. Side effects: Participant ``left_at``."""
+    Participant.objects.filter(pk=participant.pk, left_at__isnull=True).update(left_at=timezone.now())
+    participant.refresh_from_db(fields=["left_at"])
+    return participant
+
+
 def conversation_end(*, conversation: Conversation, actor) -> WorkItem | None:
     """End the work (active → wrap-up). Capacity is released now, after the work stream's
     wrap-up block, or at close, per its wrap-up mode (D.47).

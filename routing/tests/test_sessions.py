@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -335,3 +336,22 @@ def test_e69_the_data_migration_gives_each_open_work_item_one_session():
     session = ConversationSession.objects.get()
     assert (session.workitem_id, session.agent_id, session.ended_at) == (item.pk, alice.pk, None)
     assert [p.agent.username for p in session.participants.all()] == ["bob"]
+
+
+def test_e69_a_consultant_who_leaves_the_side_chat_leaves_the_session():
+    alice, bob = f.agent("alice"), f.agent("bob")
+    item = assigned_item(alice)
+    services.conversation_consult(conversation=item.conversation, actor=alice, consultant=bob)
+    client = Client()
+    client.force_login(bob)
+    url = f"/workspace/conversations/{item.conversation_id}/consult/"
+    assert f'hx-post="{url}leave/"' in client.get("/").content.decode()
+
+    response = client.post(f"{url}leave/", HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200 and response.content == b""
+    participant = selectors.sessions_of(item.conversation)[0].participants.get()
+    assert participant.left_at is not None and open_sessions(item) == 1
+    assert selectors.consults_for(user=bob) == []
+    assert client.post(f"{url}reply/", {"body": "late"}, HTTP_HX_REQUEST="true").status_code == 404
+    assert client.post(f"{url}leave/", HTTP_HX_REQUEST="true").status_code == 404
