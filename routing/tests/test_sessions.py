@@ -355,3 +355,12 @@ def test_e69_a_consultant_who_leaves_the_side_chat_leaves_the_session():
     assert selectors.consults_for(user=bob) == []
     assert client.post(f"{url}reply/", {"body": "late"}, HTTP_HX_REQUEST="true").status_code == 404
     assert client.post(f"{url}leave/", HTTP_HX_REQUEST="true").status_code == 404
+
+
+def test_e69_the_admin_shows_a_work_items_sessions_read_only(admin_client):
+    alice = f.agent("alice")
+    item = offered_item(alice, decline_limit=1)
+    services.offer_decline(workitem=item, agent=alice)
+    page = admin_client.get(f"/admin/routing/workitem/{item.pk}/change/").content.decode()
+    assert "Agent rejected the offer" in page
+    assert 'name="sessions-0-closure_reason"' not in page  # shown, not editable
