@@ -320,3 +320,14 @@ def contacts_search(*, user, query: str, limit: int = 8) -> list[Contact]:
             | Q(phone__icontains=word) | Q(identities__address__icontains=word)
         )
     return list(qs.distinct().order_by("last_name", "first_name", "id")[:limit])
+
+
+def conversation_closed_by(*, conversation: Conversation) -> int | None:
+    """The id of the user who closed ``conversation``; None when it is open or was closed by the
+    customer or the system (its closing system message has no sender)."""
+    return (
+        Message.objects.filter(conversation=conversation, metadata__event="conversation.closed")
+        .order_by("-id")
+        .values_list("sender_user_id", flat=True)
+        .first()
+    )

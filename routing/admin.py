@@ -286,13 +286,25 @@ class DiagnosticInline(admin.TabularInline):
     readonly_fields = ["stage", "summary", "detail", "created_at"]
 
 
+class SessionInline(admin.TabularInline):
+    """E.69: the conversation sessions of the work item, read-only."""
+
+    model = models.ConversationSession
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["queue", "agent", "started_at", "ended_at", "closure_reason"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(models.WorkItem)
 class WorkItemAdmin(admin.ModelAdmin):
     list_display = ["id", "conversation", "queue", "status", "priority", "agent", "decline_count", "flagged", "queued_at"]
     list_filter = ["status", "queue", "flagged"]
     list_select_related = ["conversation__contact", "queue", "agent"]
     raw_id_fields = ["conversation", "case", "agent", "affinity_agent"]
-    inlines = [OfferInline, DiagnosticInline]
+    inlines = [SessionInline, OfferInline, DiagnosticInline]
     actions = ["run_assignment", "reroute"]
 
     @admin.action(description=_("Run an assignment cycle for these items' queues"))

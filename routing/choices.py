@@ -133,6 +133,24 @@ class DiagnosticStage(models.TextChoices):
 class ParticipantRole(models.TextChoices):
     PRIMARY = "primary", _("Primary")
     CONSULT = "consult", _("Consult")
+    MONITOR = "monitor", _("Monitor")
+
+
+class SessionClosure(models.TextChoices):
+    """Why a conversation session ended (E.69)."""
+
+    AGENT_REJECT = "agent_reject", _("Agent rejected the offer")
+    AGENT_TIMEOUT = "agent_timeout", _("Offer timed out")
+    AGENT_TRANSFERRED = "agent_transferred", _("Agent transferred (to an agent or a queue)")
+    SUPERVISOR_TRANSFER_TO_AGENT = "supervisor_transfer_to_agent", _("Supervisor transferred to an agent")
+    SUPERVISOR_TRANSFER_TO_QUEUE = "supervisor_transfer_to_queue", _("Supervisor transferred to a queue")
+    SUPERVISOR_FORCE_ASSIGN = "supervisor_force_assign", _("Supervisor force-assigned")
+    RELEASED_TO_QUEUE = "released_to_queue", _("Released to the queue")
+    AGENT_ENDED = "agent_ended", _("Agent ended")
+    CUSTOMER_ENDED = "customer_ended", _("Customer ended")
+    AUTO_CLOSED = "auto_closed", _("Closed automatically (timer)")
+    OVERFLOW = "overflow", _("Overflow")
+    FORCE_CLOSE = "force_close", _("Force closed")
 
 
 class CallMode(models.TextChoices):

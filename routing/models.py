@@ -28,6 +28,7 @@ from routing.choices import (
     PreferredAgentsFallback,
     PrioritizationOrder,
     QueueKind,
+    SessionClosure,
     SkillMatch,
     WorkItemStatus,
     WrapUpMode,
@@ -840,10 +841,58 @@ class Offer(models.Model):
         return f"{self.workitem_id} → {self.agent} ({self.outcome})"
 
 
+class ConversationSession(models.Model):
+    """One stretch of a conversation's routing with one queue and at most one primary agent (E.69).
+
+    A conversation has 1..n sessions; a new one starts on escalation into
+    routing, transfer, reject, timeout, release and force-assign. ``agent`` is
+    the primary (empty while queued); consults and monitors are its
+    ``participants``. At most one session per conversation is open.
+    """
+
+    conversation = models.ForeignKey("crm.Conversation", on_delete=models.CASCADE, related_name="routing_sessions")
+    workitem = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="sessions")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="sessions")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="routing_sessions"
+    )
+    started_at = models.DateTimeField(_("started"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    closure_reason = models.CharField(_("closure reason"), max_length=32, choices=SessionClosure.choices, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"], condition=Q(ended_at__isnull=True),
+                name="routing_session_one_open_per_conversation",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True, closure_reason="")
+                | (Q(ended_at__isnull=False) & ~Q(closure_reason="")),
+                name="routing_session_closed_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "started_at"], name="routing_session_conversation"),
+            models.Index(fields=["agent", "started_at"], name="routing_session_agent_period"),
+        ]
+
+    def __str__(self) -> str:
+        state = self.get_closure_reason_display() if self.ended_at else _("open")
+        return f"Session #{self.pk} of conversation {self.conversation_id} ({state})"
+
+
 class Participant(models.Model):
-    """An agent taking part in a work item besides its holder: consults use no capacity."""
+    """An agent taking part in a work item besides its holder: consults use no capacity.
+
+    ``session`` is the conversation session they joined (E.69); they leave it at the latest when it ends.
+    """
 
     workitem = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="participants")
+    session = models.ForeignKey(
+        ConversationSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="participants"
+    )
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     role = models.CharField(_("role"), max_length=16, choices=ParticipantRole.choices, default=ParticipantRole.CONSULT)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

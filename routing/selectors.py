@@ -7,12 +7,21 @@ them and items waiting in the queues they belong to.
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from contactcenter.permissions import is_staff_member, is_supervisor
 from routing.choices import ParticipantRole, WorkItemStatus
-from routing.models import AgentProfile, AgentShift, Participant, Presence, Queue, RoutingDiagnostic, WorkItem
+from routing.models import (
+    AgentProfile,
+    AgentShift,
+    ConversationSession,
+    Participant,
+    Presence,
+    Queue,
+    RoutingDiagnostic,
+    WorkItem,
+)
 
 
 def workitems_visible_to(user) -> QuerySet[WorkItem]:
@@ -37,6 +46,26 @@ def diagnostics_for(*, user, workitem_id: int) -> list[RoutingDiagnostic]:
     if not workitems_visible_to(user).filter(pk=workitem_id).exists():
         return []
     return list(RoutingDiagnostic.objects.filter(workitem_id=workitem_id).order_by("created_at", "id"))
+
+
+def _sessions(qs: QuerySet[ConversationSession]) -> list[ConversationSession]:
+    return list(
+        qs.select_related("queue", "agent")
+        .prefetch_related(Prefetch("participants", queryset=Participant.objects.select_related("agent")))
+        .order_by("started_at", "id")
+    )
+
+
+def sessions_of(conversation) -> list[ConversationSession]:
+    """A conversation's sessions in order (E.69), with queue, primary agent and participants loaded."""
+    return _sessions(ConversationSession.objects.filter(conversation=conversation))
+
+
+def sessions_for(*, user, workitem_id: int) -> list[ConversationSession]:
+    """The sessions of a work item the user may see (none otherwise)."""
+    if not workitems_visible_to(user).filter(pk=workitem_id).exists():
+        return []
+    return _sessions(ConversationSession.objects.filter(workitem_id=workitem_id))
 
 
 def queue_stats(*, queue_ids: list[int] | None = None) -> list[dict]:
@@ -139,19 +168,20 @@ def transfer_targets_for(*, user, conversation) -> dict:
 
 
 def consults_for(*, user) -> list:
-    """Open consult invitations for ``user`` (side chats that hold no capacity)."""
+    """Open consult invitations for ``user`` (side chats that hold no capacity) they have not left."""
     return list(
         Participant.objects.select_related("workitem__conversation__contact", "invited_by")
-        .filter(agent=user, role=ParticipantRole.CONSULT, workitem__status=WorkItemStatus.ASSIGNED)
+        .filter(agent=user, role=ParticipantRole.CONSULT, workitem__status=WorkItemStatus.ASSIGNED,
+                left_at__isnull=True)
         .order_by("-id")[:10]
     )
 
 
 def consult_get(*, user, conversation_id: int):
-    """The user's consult participation in an open conversation, or None."""
+    """The user's consult participation in an open conversation they have not left, or None."""
     return (
         Participant.objects.select_related("workitem__conversation__contact", "invited_by")
         .filter(agent=user, role=ParticipantRole.CONSULT, workitem__conversation_id=conversation_id,
-                workitem__status=WorkItemStatus.ASSIGNED)
+                workitem__status=WorkItemStatus.ASSIGNED, left_at__isnull=True)
         .order_by("-id").first()
     )

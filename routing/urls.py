@@ -15,6 +15,7 @@ urlpatterns = [
     path("workspace/conversations/<int:pk>/transfer/", views.conversation_transfer, name="conversation-transfer"),
     path("workspace/conversations/<int:pk>/consult/", views.conversation_consult, name="conversation-consult"),
     path("workspace/conversations/<int:pk>/consult/reply/", views.consult_reply, name="consult-reply"),
+    path("workspace/conversations/<int:pk>/consult/leave/", views.consult_leave, name="consult-leave"),
     path("workspace/conversations/<int:pk>/call/start/", views.conversation_call_start, name="conversation-call-start"),
     path("workspace/conversations/<int:pk>/call/end/", views.conversation_call_end, name="conversation-call-end"),
     path("workspace/conversations/<int:pk>/end/", views.conversation_end, name="conversation-end"),

@@ -284,6 +284,17 @@ def consult_reply(request, pk: int):
 
 @staff_required
 @require_POST
+def consult_leave(request, pk: int):
+    """The consultant leaves the side chat (E.69); the dialog goes away."""
+    participant = selectors.consult_get(user=request.user, conversation_id=pk)
+    if participant is None:
+        raise Http404
+    services.consult_leave(participant=participant)
+    return HttpResponse("")
+
+
+@staff_required
+@require_POST
 def conversation_end(request, pk: int):
     conversation = access_handled_conversation(request, pk)
     try:

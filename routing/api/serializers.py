@@ -203,6 +203,26 @@ class DiagnosticSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ParticipantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = models.Participant
+        fields = ["id", "agent", "role", "invited_by", "joined_at", "left_at"]
+        read_only_fields = fields
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """A conversation session (E.69): its queue, primary agent, consult/monitor participants and closure."""
+
+    queue_name = serializers.CharField(source="queue.name", read_only=True)
+    participants = ParticipantSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = models.ConversationSession
+        fields = ["id", "conversation", "workitem", "queue", "queue_name", "agent", "started_at", "ended_at",
+                  "closure_reason", "participants"]
+        read_only_fields = fields
+
+
 class DeclineInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 

@@ -262,6 +262,14 @@ class WorkItemViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.DiagnosticSerializer(
             selectors.diagnostics_for(user=request.user, workitem_id=item.pk), many=True).data)
 
+    @extend_schema(responses=s.SessionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def sessions(self, request, pk=None):
+        """The conversation sessions of this work item (E.69), oldest first."""
+        item = self.get_object()
+        return Response(s.SessionSerializer(
+            selectors.sessions_for(user=request.user, workitem_id=item.pk), many=True).data)
+
     @action(detail=True, methods=["get"])
     def explain(self, request, pk=None):
         """A dry run: which agent would get this item now, and why the others would not."""

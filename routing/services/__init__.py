@@ -7,10 +7,11 @@ Public surface, for other apps and interfaces:
 * ``presence_sign_in(*, agent)`` / ``presence_sign_out(*, agent)`` (D.50: default presence at sign-in; Offline at sign-out)
 * ``offer_accept(*, workitem, agent)`` / ``offer_decline(*, workitem, agent, reason="")``
 * ``workitem_pick(*, workitem, agent)`` / ``workitem_force_assign(*, workitem, agent, actor)``
-* ``workitem_release(*, workitem, actor, reason="")`` / ``workitem_complete(*, conversation, actor=None, reason="")``
+* ``workitem_release(*, workitem, actor, reason="")``
+* ``workitem_complete(*, conversation, actor=None, reason="", closure=None)`` (closure: the session's, E.69)
 * ``workitem_reroute(*, workitem, actor)`` (a supervisor runs classification and route-to-queue again, A.6)
 * ``conversation_transfer(*, conversation, actor, to_queue=None, to_agent=None, note="")``
-* ``conversation_consult(*, conversation, actor, consultant)``
+* ``conversation_consult(*, conversation, actor, consultant)`` / ``consult_leave(*, participant)``
 * ``conversation_call_start(*, conversation, actor, mode)`` / ``conversation_call_end(*, conversation, actor)`` (D.48)
 * ``conversation_end(*, conversation, actor)`` (wrap-up) / ``conversation_park(*, conversation, actor)`` (waiting)
 * ``conversation_wrap_up(*, conversation, actor, disposition_codes, notes="")`` (close, capacity freed)
@@ -43,6 +44,7 @@ from routing.services.presence import (
 )
 from routing.services.sweep import SweepReport, auto_close_timers, routing_sweep
 from routing.services.workitems import (
+    consult_leave,
     consult_reply,
     conversation_consult,
     conversation_end,
@@ -62,7 +64,7 @@ from routing.services.workitems import (
 
 __all__ = [
     "Decision", "SweepReport", "agent_capacity_set", "agent_profile_ensure", "assignment_run", "auto_close_timers",
-    "capacity_end_of_day_reset", "classify", "consult_reply", "conversation_call_end", "conversation_call_start",
+    "capacity_end_of_day_reset", "classify", "consult_leave", "consult_reply", "conversation_call_end", "conversation_call_start",
     "conversation_consult", "conversation_end", "conversation_enqueue", "conversation_facts", "conversation_park",
     "conversation_transfer", "conversation_wrap_up", "effort_model_train", "effort_predict", "offer_accept",
     "offer_decline", "offer_timeout", "operating_hours_delete", "presence_heartbeat", "presence_set",

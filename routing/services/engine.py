@@ -50,6 +50,7 @@ from routing.models import (
     AgentSkill,
     AssignmentRule,
     CapacityProfile,
+    ConversationSession,
     Offer,
     Queue,
     QueueAgentMark,
@@ -523,7 +524,8 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
     queues of equal priority, FIFO across them, and prioritized queues by name
     (A.11).
 
-    Side effects: WorkItem status/agent/offer fields, Offer rows, AgentProfile
+    Side effects: WorkItem status/agent/offer fields, Offer rows, the open
+    ConversationSession's agent (one statement per cycle), AgentProfile
     used capacity and presence, QueueAgentMark, RoutingDiagnostic (one per
     decision); conversations of auto-accepted items are assigned through
     ``crm.services.conversation_assign``. After commit: ``workitem.offered``
@@ -700,6 +702,7 @@ def _assign_batch(items: list[WorkItem], ctx: _Context, buckets: dict[int, str])
         WorkItem, changed_items,
         ["status", "agent", "offered_at", "offer_expires_at", "assigned_at", "capacity_held", "forced_units"],
     )
+    _sessions_take(changed_items)
     Offer.objects.bulk_create(offers)
     RoutingDiagnostic.objects.bulk_create(diagnostics)
     QueueAgentMark.objects.bulk_create(
@@ -716,6 +719,22 @@ def _assign_batch(items: list[WorkItem], ctx: _Context, buckets: dict[int, str])
         publish(events.workitem_offered(item, auto_accept=item.status == WorkItemStatus.ASSIGNED),
                 groups=[events.agent_groups(item.agent_id)[0]])
     return decisions
+
+
+def _sessions_take(items: list[WorkItem]) -> None:
+    """Each item's open conversation session gets the agent it was offered to (E.69).
+
+    One statement for the whole cycle, like ``_bulk_set``: the sessions are found
+    by their open-session index, so the cycle does not read them first.
+    """
+    meta = ConversationSession._meta
+    conversation_type, agent_type = (meta.get_field(name).target_field.db_type(connection)
+                                     for name in ("conversation", "agent"))
+    sql = (f"UPDATE {connection.ops.quote_name(meta.db_table)} AS s SET agent_id = v.agent_id "
+           f"FROM UNNEST(%s::{conversation_type}[], %s::{agent_type}[]) AS v(conversation_id, agent_id) "
+           "WHERE s.conversation_id = v.conversation_id AND s.ended_at IS NULL")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[item.conversation_id for item in items], [item.agent_id for item in items]])
 
 
 def _bulk_set(model, objects: list, field_names: list[str]) -> None:

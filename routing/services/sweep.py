@@ -14,7 +14,7 @@ from crm.choices import CaseStatus, ChannelKind, ConversationStatus
 from crm.exceptions import ConversationClosed
 from crm.models import Conversation
 from crm.services import conversation_route
-from routing.choices import BasePresence, ChannelFamily, DiagnosticStage, OverflowAction, WorkItemStatus
+from routing.choices import BasePresence, ChannelFamily, DiagnosticStage, OverflowAction, SessionClosure, WorkItemStatus
 from routing.exceptions import NoWorkStream
 from routing.models import AgentProfile, AutoCloseTimer, OverflowRule, WorkItem, WorkStream
 from routing.services.cache import cached
@@ -27,6 +27,8 @@ from routing.services.workitems import (
     _diagnose,
     _end_conversation,
     _run_for_agent,
+    _session_end,
+    _session_next,
     conversation_end,
     conversation_enqueue,
     offer_timeout,
@@ -97,8 +99,12 @@ def routing_sweep(*, now=None) -> SweepReport:
         Q(conversation__status=ConversationStatus.CLOSED) | Q(case__status__in=CaseStatus.closed()),
         status__in=[WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED],
     ).select_related("conversation", "case")[:BATCH]:
-        reason = "closed" if item.conversation.status == ConversationStatus.CLOSED else f"case {item.case.status}"
-        if workitem_complete(conversation=item.conversation, reason=reason) is not None:
+        if item.conversation.status == ConversationStatus.CLOSED:
+            done = workitem_complete(conversation=item.conversation, reason="closed")
+        else:
+            done = workitem_complete(conversation=item.conversation, reason=f"case {item.case.status}",
+                                     closure=SessionClosure.AGENT_ENDED)
+        if done is not None:
             report.reconciled += 1
     _routing_retry(now, report)
     due = overflow_due_in_queue(now=now)
@@ -146,7 +152,8 @@ def _overflow_batch(due: list[tuple[WorkItem, OverflowRule]]) -> int:
     """Carry out one batch of in-queue overflow (E.61, E.62) in one transaction; returns how many items moved.
 
     Items another worker holds, or that left the queue meanwhile, are skipped.
-    Side effects: WorkItem queue/status/outcome, an OVERFLOW RoutingDiagnostic
+    Side effects: WorkItem queue/status/outcome, the session ended (overflow; the next one opened
+    in the new queue on a transfer), an OVERFLOW RoutingDiagnostic
     each (with whose pairs fired), the conversation re-routed or ended.
     """
     done = 0
@@ -165,8 +172,10 @@ def _overflow_batch(due: list[tuple[WorkItem, OverflowRule]]) -> int:
             _diagnose(item, DiagnosticStage.OVERFLOW, f"Waited over {rule.threshold} s: {note}", rule=rule.pk,
                       overflow_pairs=overflow_pairs_owner(rule))
             if item.status == WorkItemStatus.ABANDONED:
+                _session_end(item, SessionClosure.OVERFLOW)
                 _end_conversation(item.conversation, rule.message, reason="in-queue overflow")
             elif rule.action == OverflowAction.TRANSFER_QUEUE:
+                _session_next(item, SessionClosure.OVERFLOW)
                 conversation_route(conversation=item.conversation, queue_id=item.queue_id)
             done += 1
     return done
@@ -214,7 +223,8 @@ def _auto_close(now) -> int:
         kinds = [k for k in ChannelKind.values if _family(k) == family]
         cutoff = now - timedelta(minutes=minutes)
         for conversation in live.filter(channel_kind__in=kinds, status=status, last_message_at__lt=cutoff)[:BATCH]:
-            workitem_complete(conversation=conversation, reason=f"inactive {minutes} min")
+            workitem_complete(conversation=conversation, reason=f"inactive {minutes} min",
+                              closure=SessionClosure.AUTO_CLOSED)
             closed += 1
     for item in WorkItem.objects.filter(
         status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.WAITING
@@ -222,7 +232,8 @@ def _auto_close(now) -> int:
         if item.conversation.last_message_at and item.conversation.last_message_at < now - timedelta(
             minutes=item.work_stream.waiting_timeout_minutes
         ):
-            workitem_complete(conversation=item.conversation, reason="waiting timed out")
+            workitem_complete(conversation=item.conversation, reason="waiting timed out",
+                              closure=SessionClosure.AUTO_CLOSED)
             closed += 1
     voice_minutes = timers.get(VOICE_ACTIVE)
     if voice_minutes is None:

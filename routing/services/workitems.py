@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from contactcenter.permissions import is_supervisor
 from contactcenter.realtime import publish
+from crm import selectors as crm_selectors
 from crm import services as crm_services
 from crm.choices import ChannelKind, ConversationStatus, SenderKind
 from crm.exceptions import ConversationClosed
@@ -23,6 +24,7 @@ from routing.choices import (
     OfferOutcome,
     OverflowAction,
     ParticipantRole,
+    SessionClosure,
     WorkItemStatus,
     WrapUpMode,
 )
@@ -43,7 +45,16 @@ from routing.exceptions import (
     WorkItemTaken,
 )
 from routing.hours import is_open
-from routing.models import AgentProfile, Offer, OverflowRule, Participant, Queue, RoutingDiagnostic, WorkItem
+from routing.models import (
+    AgentProfile,
+    ConversationSession,
+    Offer,
+    OverflowRule,
+    Participant,
+    Queue,
+    RoutingDiagnostic,
+    WorkItem,
+)
 from routing.services.classification import (
     classify,
     conversation_facts,
@@ -65,6 +76,10 @@ from routing.services.presence import (
 )
 
 OPEN = [WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED]
+SESSION_CLOSURE_OF_OFFER = {
+    OfferOutcome.REJECTED: SessionClosure.AGENT_REJECT,
+    OfferOutcome.TIMED_OUT: SessionClosure.AGENT_TIMEOUT,
+}
 
 
 def _diagnose(item: WorkItem, stage: str, summary: str, **detail) -> RoutingDiagnostic:
@@ -73,6 +88,39 @@ def _diagnose(item: WorkItem, stage: str, summary: str, **detail) -> RoutingDiag
 
 def workitem_open_for(conversation: Conversation) -> WorkItem | None:
     return WorkItem.objects.filter(conversation=conversation, status__in=OPEN).first()
+
+
+def _session_current(item: WorkItem):
+    """The conversation's open session (a queryset of at most one row)."""
+    return ConversationSession.objects.filter(conversation_id=item.conversation_id, ended_at__isnull=True)
+
+
+def _session_open(item: WorkItem, *, agent_id: int | None = None, now=None) -> ConversationSession:
+    """Open the conversation's next session in the item's queue (E.69); ``agent_id`` is its primary, if any."""
+    return ConversationSession.objects.create(
+        conversation_id=item.conversation_id, workitem=item, queue_id=item.queue_id, agent_id=agent_id,
+        started_at=now or timezone.now(),
+    )
+
+
+def _session_end(item: WorkItem, closure: str, *, now=None) -> None:
+    """End the conversation's open session with ``closure``; its participants still in it leave with it."""
+    now = now or timezone.now()
+    current = _session_current(item)
+    Participant.objects.filter(session__in=current, left_at__isnull=True).update(left_at=now)
+    current.update(ended_at=now, closure_reason=closure)
+
+
+def _session_next(item: WorkItem, closure: str, *, agent_id: int | None = None, now=None) -> ConversationSession:
+    """End the open session with ``closure`` and open the next one (queue and agent as the item has them now)."""
+    now = now or timezone.now()
+    _session_end(item, closure, now=now)
+    return _session_open(item, agent_id=agent_id, now=now)
+
+
+def _session_take(item: WorkItem, agent_id: int) -> None:
+    """The open session (queued, no primary yet) gets its agent: an offer, a pick."""
+    _session_current(item).update(agent_id=agent_id)
 
 
 def _lock_item(workitem: WorkItem) -> WorkItem:
@@ -120,7 +168,8 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
 
     Returns the conversation's open work item when it has one (a customer
     writing again while queued or assigned changes nothing; while *waiting*
-    the item goes back to the queue with affinity to the previous agent, E.65).
+    the item goes back to the queue with affinity to the previous agent, E.65,
+    the session ended as released_to_queue and the next one opened, E.69).
     Otherwise: classify (rulesets, sentiment over the last six customer
     messages, predicted effort), pick the queue (route rules, percentage
     split, fallback), check pre-queue overflow once (E.55) with the route
@@ -128,7 +177,8 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
     that rule and, when the work stream offers to preferred agents first,
     the contact's preferred agents, B.33) and run an assignment cycle for its queue.
 
-    Side effects: WorkItem, RoutingDiagnostic rows; the conversation routed to
+    Side effects: WorkItem, RoutingDiagnostic rows, the first ConversationSession
+    (E.69; ended at once as overflow on an overflow "end"); the conversation routed to
     the queue (``crm.services.conversation_route``) or, on an overflow "end",
     closed with the rule's message; its ``needs_routing`` flag cleared once it
     has a work item (``crm.services.conversation_routing_clear``); whatever
@@ -186,6 +236,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
         if choice.overflow is not None:
             overflow_note = _apply_overflow_action(item, choice.overflow, choice.overflow_reason)
         item.save()
+        _session_open(item, now=now)
         crm_services.conversation_routing_clear(conversation=conversation)
         trace = [
             RoutingDiagnostic(
@@ -211,6 +262,7 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
             ))
         RoutingDiagnostic.objects.bulk_create(trace)
         if item.status == WorkItemStatus.ABANDONED:
+            _session_end(item, SessionClosure.OVERFLOW, now=now)
             _end_conversation(conversation, choice.overflow.message, reason="overflow")
             return item
         crm_services.conversation_route(conversation=conversation, queue_id=item.queue_id)
@@ -235,6 +287,7 @@ def _enqueue_existing(item: WorkItem, *, conversation: Conversation) -> WorkItem
         capacity_release(item=item)
         _requeue(item, affinity=previous if item.work_stream.keep_same_agent else None)
         item.save()
+        _session_next(item, SessionClosure.RELEASED_TO_QUEUE)
         _diagnose(item, DiagnosticStage.ROUTE_TO_QUEUE, "Customer returned; back in the queue",
                   affinity_agent=item.affinity_agent_id)
         crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
@@ -291,7 +344,8 @@ def offer_decline(*, workitem: WorkItem, agent, reason: str = "") -> WorkItem:
     The item goes back to its place in the queue (its ordering time is kept)
     and capacity is released; after the work stream's decline limit it leaves
     auto-assignment and is flagged to supervisors. Runs an assignment cycle.
-    Side effects: Offer outcome, WorkItem, AgentProfile; after commit
+    Side effects: Offer outcome, WorkItem, AgentProfile, the session ended as
+    agent_reject (agent_timeout for a timeout) and the next one opened; after commit
     ``workitem.offer_ended`` (and ``workitem.flagged``). Raises RejectNotAllowed
     (the work stream hides Reject, B.30), OfferNotPending.
     """
@@ -333,6 +387,7 @@ def _offer_end(*, workitem: WorkItem, agent_id: int | None, outcome: str, reason
             item.flagged = True
             publish(events.workitem_flagged(item), groups=events.queue_groups(item.queue_id))
         item.save()
+        _session_next(item, SESSION_CLOSURE_OF_OFFER[outcome], now=now)
         _diagnose(item, DiagnosticStage.OFFER, f"Agent {agent_id} {outcome.replace('_', ' ')}"
                   + (f": {reason}" if reason and reason != "timeout" else ""),
                   agent=agent_id, outcome=outcome, decline_count=item.decline_count, flagged=item.flagged)
@@ -390,7 +445,8 @@ def workitem_pick(*, workitem: WorkItem, agent) -> WorkItem:
     """An agent picks a queued item from one of their queues (B.34: may drive capacity past its limit, recorded).
 
     Side effects: as a direct assignment (WorkItem, Offer, AgentProfile, the
-    conversation assigned). Raises NotQueueMember, WorkItemTaken, SessionLimitReached.
+    conversation assigned); the queued session gets the agent.
+    Raises NotQueueMember, WorkItemTaken, SessionLimitReached.
     """
     with transaction.atomic():
         item = _lock_item(workitem)
@@ -399,6 +455,7 @@ def workitem_pick(*, workitem: WorkItem, agent) -> WorkItem:
         if item.status != WorkItemStatus.QUEUED:
             raise WorkItemTaken()
         _assign_now(item, agent, allow_exceed=True, summary=f"Picked by agent {agent.pk}")
+        _session_take(item, agent.pk)
     return item
 
 
@@ -406,7 +463,8 @@ def workitem_force_assign(*, workitem: WorkItem, agent, actor) -> WorkItem:
     """A supervisor gives an open item to an agent, even beyond capacity (D.45, recorded as forced units).
 
     Side effects: any pending offer withdrawn or current holder released; then
-    as a direct assignment. Raises NotPermitted, WorkItemTaken (item closed), SessionLimitReached, AgentInCall.
+    as a direct assignment; the session ended as supervisor_force_assign and the agent's opened.
+    Raises NotPermitted, WorkItemTaken (item closed), SessionLimitReached, AgentInCall.
     """
     if not is_supervisor(actor):
         raise NotPermitted()
@@ -417,6 +475,7 @@ def workitem_force_assign(*, workitem: WorkItem, agent, actor) -> WorkItem:
         _withdraw(item, reason=f"force-assigned by {actor}")
         _assign_now(item, agent, allow_exceed=True, summary=f"Force-assigned to agent {agent.pk} by {actor}",
                     actor=actor.pk)
+        _session_next(item, SessionClosure.SUPERVISOR_FORCE_ASSIGN, agent_id=agent.pk)
     return item
 
 
@@ -425,8 +484,8 @@ def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem
 
     ``actor`` is None when the system releases it (the agent disconnected).
 
-    Side effects: WorkItem, AgentProfile; conversation routed back to the queue.
-    Raises NotHandling.
+    Side effects: WorkItem, AgentProfile, the session ended as released_to_queue and
+    the next opened; conversation routed back to the queue. Raises NotHandling.
     """
     with transaction.atomic():
         item = _lock_item(workitem)
@@ -435,6 +494,7 @@ def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem
         _withdraw(item, reason=reason or "released")
         _requeue(item)
         item.save()
+        _session_next(item, SessionClosure.RELEASED_TO_QUEUE)
         released = f"Released to the queue by {actor}" if actor is not None else "Released to the queue"
         _diagnose(item, DiagnosticStage.TRANSFER, released + (f": {reason}" if reason else ""))
         crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
@@ -452,7 +512,9 @@ def conversation_transfer(
     To an agent: assigned directly; an agent without capacity is refused
     unless a supervisor transfers (then it is recorded as forced).
     ``note`` becomes an internal note. Side effects: WorkItem, AgentProfile,
-    RoutingDiagnostic, the conversation routed/assigned, a note Message.
+    RoutingDiagnostic, the conversation routed/assigned, a note Message; the
+    session ended (agent_transferred, or supervisor_transfer_to_agent/_queue when a
+    supervisor transfers) and the next one opened in the new queue or with the new agent.
     A call in progress (its Escalation profile) follows the item (D.48).
     Raises InvalidTransfer, NoOpenWorkItem, QueueKindMismatch, QueueClosed, AgentAtCapacity,
     SessionLimitReached, AgentInCall.
@@ -470,6 +532,7 @@ def conversation_transfer(
             if not is_open(to_queue.operating_hours, timezone.now()):
                 raise QueueClosed()
         from_queue, from_agent = item.queue.name, item.agent_id
+        by_supervisor = is_supervisor(actor)
         _withdraw(item, reason="transferred")
         if to_queue is not None:
             _requeue(item)
@@ -478,12 +541,16 @@ def conversation_transfer(
             item.queue = to_queue
             item.queued_at = timezone.now()
             item.save()
+            _session_next(item, SessionClosure.SUPERVISOR_TRANSFER_TO_QUEUE if by_supervisor
+                          else SessionClosure.AGENT_TRANSFERRED)
             _diagnose(item, DiagnosticStage.TRANSFER, f"Transferred from {from_queue} to {to_queue.name} by {actor}",
                       from_agent=from_agent, actor=getattr(actor, "pk", None))
             crm_services.conversation_route(conversation=item.conversation, queue_id=to_queue.pk)
         else:
-            _assign_now(item, to_agent, allow_exceed=is_supervisor(actor),
+            _assign_now(item, to_agent, allow_exceed=by_supervisor,
                         summary=f"Transferred to agent {to_agent.pk} by {actor}", from_agent=from_agent)
+            _session_next(item, SessionClosure.SUPERVISOR_TRANSFER_TO_AGENT if by_supervisor
+                          else SessionClosure.AGENT_TRANSFERRED, agent_id=to_agent.pk)
         if note:
             crm_services.note_add(conversation=item.conversation, author=actor, body=note)
     if to_queue is not None:
@@ -496,7 +563,7 @@ def conversation_consult(*, conversation: Conversation, actor, consultant, note:
 
     ``note`` (the question) is kept as an internal note, where the consultant's
     answers (``consult_reply``) join it: the side chat never reaches the customer.
-    Side effects: Participant (role consult), a note Message; after commit
+    Side effects: Participant (role consult, in the current session), a note Message; after commit
     ``consult.requested`` to the consultant. Locks the consultant's routing profile.
     Raises NoOpenWorkItem, SessionLimitReached (the consult would be one session too many, D.54).
     """
@@ -507,7 +574,8 @@ def conversation_consult(*, conversation: Conversation, actor, consultant, note:
         agent_profile_ensure(agent=consultant)
         session_room_check(AgentProfile.objects.select_for_update().select_related("user").get(user=consultant))
         participant = Participant.objects.create(
-            workitem=item, agent=consultant, role=ParticipantRole.CONSULT, invited_by=actor
+            workitem=item, agent=consultant, role=ParticipantRole.CONSULT, invited_by=actor,
+            session=_session_current(item).first(),
         )
         crm_services.note_add(
             conversation=item.conversation, author=actor,
@@ -528,6 +596,14 @@ def consult_reply(*, participant: Participant, body: str):
     if item.status != WorkItemStatus.ASSIGNED or participant.left_at is not None:
         raise NoOpenWorkItem()
     return crm_services.note_add(conversation=item.conversation, author=participant.agent, body=body)
+
+
+def consult_leave(*, participant: Participant) -> Participant:
+    """The consultant leaves the side chat: no longer a participant of the session (E.69) nor a session
+    of theirs (D.54). Idempotent. Side effects: Participant ``left_at``."""
+    Participant.objects.filter(pk=participant.pk, left_at__isnull=True).update(left_at=timezone.now())
+    participant.refresh_from_db(fields=["left_at"])
+    return participant
 
 
 def conversation_end(*, conversation: Conversation, actor) -> WorkItem | None:
@@ -574,11 +650,17 @@ def conversation_park(*, conversation: Conversation, actor) -> WorkItem:
     return item
 
 
-def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "") -> WorkItem | None:
+def workitem_complete(
+    *, conversation: Conversation, actor=None, reason: str = "", closure: str | None = None
+) -> WorkItem | None:
     """Finish a conversation's work: close the conversation (if still open), complete (or, never
-    assigned, abandon) its item and release capacity. Idempotent: None when no open item is left.
+    assigned, abandon) its item, end its last session and release capacity. Idempotent: None when
+    no open item is left.
 
-    Side effects: WorkItem, AgentProfile, the conversation closed via
+    ``closure`` is the session's closure reason (E.69). Without it: a conversation
+    closed elsewhere first (the sweep's reconciliation) ended as the customer's
+    doing unless a user closed it (then a force close); otherwise a force close.
+    Side effects: WorkItem, ConversationSession, AgentProfile, the conversation closed via
     ``crm.services.conversation_close``; runs an assignment cycle for the freed agent.
     """
     with transaction.atomic():
@@ -591,6 +673,7 @@ def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "
             return None
         item = _lock_item(current)
         agent_id = item.agent_id
+        _session_end(item, closure or _closure_of(item.conversation))
         _withdraw(item, reason="conversation closed")
         now = timezone.now()
         item.status = WorkItemStatus.COMPLETED if item.status == WorkItemStatus.ASSIGNED else WorkItemStatus.ABANDONED
@@ -601,6 +684,14 @@ def workitem_complete(*, conversation: Conversation, actor=None, reason: str = "
             crm_services.conversation_close(conversation=item.conversation, actor=actor, reason=reason)
     _run_for_agent(agent_id)
     return item
+
+
+def _closure_of(conversation: Conversation) -> str:
+    if conversation.status == ConversationStatus.CLOSED and crm_selectors.conversation_closed_by(
+        conversation=conversation
+    ) is None:
+        return SessionClosure.CUSTOMER_ENDED
+    return SessionClosure.FORCE_CLOSE
 
 
 def conversation_wrap_up(*, conversation: Conversation, actor, disposition_codes: list, notes: str = "") -> Conversation:
@@ -616,7 +707,7 @@ def conversation_wrap_up(*, conversation: Conversation, actor, disposition_codes
         closed = crm_services.conversation_wrap_up(
             conversation=conversation, actor=actor, disposition_codes=disposition_codes, notes=notes
         )
-        workitem_complete(conversation=closed, actor=actor, reason="wrapped up")
+        workitem_complete(conversation=closed, actor=actor, reason="wrapped up", closure=SessionClosure.AGENT_ENDED)
     return closed
 
 
@@ -628,7 +719,8 @@ def workitem_reroute(*, workitem: WorkItem, actor) -> WorkItem:
     sentiment and effort follow the new classification. The item keeps its place
     (``order_at``); pre-queue overflow is not evaluated (E.55: supervisor moves
     skip it). A pending offer is withdrawn.
-    Side effects: WorkItem, RoutingDiagnostic (classification, route), the
+    Side effects: WorkItem, RoutingDiagnostic (classification, route), the session
+    ended as a supervisor transfer to a queue and the next opened (E.69), the
     conversation routed to the new queue; then an assignment cycle for it.
     Raises NotPermitted, WorkItemTaken (assigned or closed), NoWorkStream.
     """
@@ -647,6 +739,7 @@ def workitem_reroute(*, workitem: WorkItem, actor) -> WorkItem:
         if item.status not in (WorkItemStatus.QUEUED, WorkItemStatus.OFFERED):
             raise WorkItemTaken()
         _withdraw(item, reason=f"re-routed by {actor}")
+        _session_end(item, SessionClosure.SUPERVISOR_TRANSFER_TO_QUEUE)
         required = {skill["skill"] for skill in item.required_skills}
         added = [skill for skill in classification.skills if skill["skill"] not in required]
         from_queue = item.queue.name
@@ -659,6 +752,7 @@ def workitem_reroute(*, workitem: WorkItem, actor) -> WorkItem:
         item.attributes = {**item.attributes, "outputs": classification.outputs}
         item.queue, item.route_rule = choice.queue, choice.route_rule
         item.save()
+        _session_open(item)
         RoutingDiagnostic.objects.bulk_create([
             RoutingDiagnostic(
                 workitem=item, stage=DiagnosticStage.CLASSIFICATION,
