@@ -11,7 +11,7 @@ from django.utils import timezone
 from crm.choices import ChannelKind
 from crm.models import Contact, ContactIdentity, Conversation
 from routing.choices import BasePresence, WorkItemStatus
-from routing.models import AgentProfile, Queue, WorkItem, WorkStream
+from routing.models import AgentProfile, ConversationSession, Queue, WorkItem, WorkStream
 from routing.services.presence import presence_builtin
 
 
@@ -43,10 +43,14 @@ def populate(*, agents: int, items: int, queues: int, capacity: int, queues_per_
                      queue_id=qs[i % queues].pk, last_customer_message_at=now, last_message_at=now)
         for i, ident in enumerate(identities)
     ])
-    WorkItem.objects.bulk_create([
+    items = WorkItem.objects.bulk_create([
         WorkItem(conversation=c, work_stream=stream, queue_id=c.queue_id, order_at=now + timedelta(microseconds=i),
                  queued_at=now, overflow_checked=True)
         for i, c in enumerate(conversations)
+    ], batch_size=2000)
+    ConversationSession.objects.bulk_create([
+        ConversationSession(conversation_id=item.conversation_id, workitem=item, queue_id=item.queue_id, started_at=now)
+        for item in items
     ], batch_size=2000)
     return {"queues": [q.pk for q in qs], "stream": stream.pk, "agents": [u.pk for u in users]}
 
