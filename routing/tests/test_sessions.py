@@ -300,13 +300,8 @@ def test_e69_the_sessions_endpoint_query_count_does_not_grow_with_sessions(super
 
 
 def _queued_population(prefix: str, items: int) -> list[int]:
-    """``items`` queued work items, each with its open session, and room for all of them."""
-    population = populate(agents=items, items=items, queues=1, capacity=1, queues_per_agent=1, prefix=prefix)
-    ConversationSession.objects.bulk_create([
-        ConversationSession(conversation_id=w.conversation_id, workitem=w, queue_id=w.queue_id, started_at=w.queued_at)
-        for w in WorkItem.objects.filter(queue_id__in=population["queues"])
-    ])
-    return population["queues"]
+    """``items`` queued work items, each with its open session (``populate`` opens them), and room for all."""
+    return populate(agents=items, items=items, queues=1, capacity=1, queues_per_agent=1, prefix=prefix)["queues"]
 
 
 def test_e69_the_assignment_cycle_gives_sessions_their_agents_without_a_query_per_item(django_assert_max_num_queries):
