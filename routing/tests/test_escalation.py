@@ -352,7 +352,8 @@ def test_d54_pick_force_assign_transfer_and_consult_are_refused_at_the_limit(two
     bob = f.agent("bob", capacity=5, presence="offline")
     queue = f.queue(members=[alice, bob])
     f.stream(fallback=queue)
-    first, second = enqueue("one"), enqueue("two")
+    first = enqueue("one")
+    enqueue("two")  # offered to alice: her second session
     services.offer_accept(workitem=first, agent=alice)
     waiting = enqueue("three")
     assert waiting.status == WorkItemStatus.QUEUED
