@@ -95,7 +95,11 @@ _batch: ContextVar[list[Delivery] | None] = ContextVar("realtime_batch", default
 
 
 def publish(event: Event, *, groups: Iterable[str]) -> None:
-    """Send ``event`` to every group in ``groups`` once the current transaction commits."""
+    """Send ``event`` to every group in ``groups`` once the current transaction commits.
+
+    Inside ``batched()`` it leaves with the batch, when the outermost block has
+    ended and its transaction committed.
+    """
     if not TYPE_RE.match(event.type):
         raise ValueError(f"event type {event.type!r} is not noun.verb")
     targets = sorted(set(groups))

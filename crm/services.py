@@ -168,7 +168,7 @@ def message_ingest(
     In one transaction: resolve or create the contact by identity, find the
     live conversation of that identity or open one, store the message and
     append to the timeline. ``needs_routing`` (the message needs a person)
-    flags the conversation until routing has a work item for it
+    flags a conversation routing has not taken yet until routing has a work item for it
     (``conversation_routing_clear``), so a hand-off lost after commit is
     retried. A repeated ``provider_message_id`` returns the stored message
     and changes nothing.
@@ -222,7 +222,10 @@ def message_ingest(
             conversation.context = {**conversation.context, **context}
         conversation.last_customer_message_at = now
         conversation.last_message_at = now
-        conversation.needs_routing = conversation.needs_routing or needs_routing
+        # Only a conversation routing has not taken yet waits to be routed; later messages of a
+        # routed one reach routing through the hand-off, which handles its own work item.
+        unrouted = conversation.queue_id is None and conversation.assigned_agent_id is None
+        conversation.needs_routing = conversation.needs_routing or (needs_routing and unrouted)
         conversation.save()
 
         message = _message_create(

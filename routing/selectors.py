@@ -154,7 +154,7 @@ def offer_pending_get(*, user, workitem_id: int) -> WorkItem | None:
 
 def transfer_targets_for(*, user, conversation) -> dict:
     """Queues of the same kind and colleagues (other staff with a routing profile) to transfer or consult to."""
-    item = WorkItem.objects.select_related("queue").filter(
+    item = WorkItem.objects.select_related("queue", "work_stream", "conversation").filter(
         conversation=conversation, status__in=[WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED]
     ).first()
     if item is None:

@@ -23,7 +23,7 @@ from crm.models import Conversation, WrapUpPolicy
 from crm.views.common import UNPROCESSABLE, access_conversation, fragment
 from crm.views.workspace import WORKLIST_REFRESH, session_response
 from routing import selectors, services
-from routing.choices import QueueKind, WorkItemStatus
+from routing.choices import WorkItemStatus
 from routing.exceptions import RejectNotAllowed
 from routing.forms import CallForm, ConsultForm, ConsultReplyForm, DeclineForm, PresenceForm, TransferForm
 from routing.models import WorkItem
@@ -171,7 +171,7 @@ def session_actions_context(user, conversation: Conversation, **extra) -> dict:
     return {
         "conversation": conversation,
         "call_holder": call_holder,
-        "can_call": call_holder and item.queue.kind == QueueKind.MESSAGING and not item.call_mode,
+        "can_call": call_holder and services.call_possible(item),
         "transfer_form": extra.pop("transfer_form", None)
         or TransferForm(queues=targets["queues"], agents=targets["agents"]),
         "consult_form": extra.pop("consult_form", None) or ConsultForm(agents=targets["agents"]),

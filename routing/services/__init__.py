@@ -12,17 +12,18 @@ Public surface, for other apps and interfaces:
 * ``workitem_reroute(*, workitem, actor)`` (a supervisor runs classification and route-to-queue again, A.6)
 * ``conversation_transfer(*, conversation, actor, to_queue=None, to_agent=None, note="")``
 * ``conversation_consult(*, conversation, actor, consultant)`` / ``consult_leave(*, participant)``
-* ``conversation_call_start(*, conversation, actor, mode)`` / ``conversation_call_end(*, conversation, actor)`` (D.48)
+* ``conversation_call_start(*, conversation, actor, mode)`` / ``conversation_call_end(*, conversation, actor)`` (D.48);
+  ``call_possible(item)`` says whether the call control applies
 * ``conversation_end(*, conversation, actor)`` (wrap-up) / ``conversation_park(*, conversation, actor)`` (waiting)
 * ``conversation_wrap_up(*, conversation, actor, disposition_codes, notes="")`` (close, capacity freed)
-* ``assignment_run(*, queue_ids=None, limit_per_queue=100) -> list[Decision]``
+* ``assignment_run(*, queue_ids=None, limit_per_queue=None) -> list[Decision]`` (default N: B.16)
 * ``queue_member_add(*, queue, agent)`` / ``queue_member_remove(*, queue, agent)``
 * ``queue_hours_pair_sync(*, queue)`` (E.58; run by ``Queue.save()``) / ``operating_hours_delete(*, hours)``
 * ``routing_dry_run(*, channel_kind, text, context=None, contact=None) -> dict`` (writes nothing)
 * ``routing_sweep(*, now=None) -> SweepReport``; ``auto_close_timers()`` (E.67); ``effort_model_train()``
 """
 
-from routing.services.calls import conversation_call_end, conversation_call_start
+from routing.services.calls import call_possible, conversation_call_end, conversation_call_start
 from routing.services.classification import classify, conversation_facts, route_to_queue, work_stream_for
 from routing.services.config import (
     operating_hours_delete,
@@ -64,12 +65,12 @@ from routing.services.workitems import (
 
 __all__ = [
     "Decision", "SweepReport", "agent_capacity_set", "agent_profile_ensure", "assignment_run", "auto_close_timers",
-    "capacity_end_of_day_reset", "classify", "consult_leave", "consult_reply", "conversation_call_end", "conversation_call_start",
-    "conversation_consult", "conversation_end", "conversation_enqueue", "conversation_facts", "conversation_park",
-    "conversation_transfer", "conversation_wrap_up", "effort_model_train", "effort_predict", "offer_accept",
-    "offer_decline", "offer_timeout", "operating_hours_delete", "presence_heartbeat", "presence_set",
-    "presence_sign_in", "presence_sign_out", "queue_hours_pair_sync", "queue_member_add", "queue_member_remove",
-    "queue_stats_publish", "route_to_queue", "routing_dry_run", "routing_sweep", "work_stream_for",
-    "workitem_complete", "workitem_explain", "workitem_force_assign", "workitem_pick", "workitem_release",
-    "workitem_reroute",
+    "call_possible", "capacity_end_of_day_reset", "classify", "consult_leave", "consult_reply",
+    "conversation_call_end", "conversation_call_start", "conversation_consult", "conversation_end",
+    "conversation_enqueue", "conversation_facts", "conversation_park", "conversation_transfer",
+    "conversation_wrap_up", "effort_model_train", "effort_predict", "offer_accept", "offer_decline", "offer_timeout",
+    "operating_hours_delete", "presence_heartbeat", "presence_set", "presence_sign_in", "presence_sign_out",
+    "queue_hours_pair_sync", "queue_member_add", "queue_member_remove", "queue_stats_publish", "route_to_queue",
+    "routing_dry_run", "routing_sweep", "work_stream_for", "workitem_complete", "workitem_explain",
+    "workitem_force_assign", "workitem_pick", "workitem_release", "workitem_reroute",
 ]

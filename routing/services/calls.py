@@ -39,6 +39,13 @@ def _handled_item(conversation: Conversation, actor) -> WorkItem:
     return item
 
 
+def call_possible(item: WorkItem) -> bool:
+    """Whether the chat of ``item`` can be escalated to a call now: an active messaging chat whose
+    agent holds its capacity (not parked, not in wrap-up) and that is not in a call already."""
+    return (item.work_stream.kind == QueueKind.MESSAGING and item.capacity_held and not item.call_mode
+            and item.conversation.status == ConversationStatus.ACTIVE)
+
+
 def conversation_call_start(*, conversation: Conversation, actor, mode: str) -> WorkItem:
     """The agent handling an active chat escalates it to a voice or video call.
 
@@ -56,11 +63,12 @@ def conversation_call_start(*, conversation: Conversation, actor, mode: str) -> 
         item = _handled_item(conversation, actor)
         if item.call_mode:
             raise CallInProgress()
-        if (item.work_stream.kind != QueueKind.MESSAGING or not item.capacity_held
-                or item.conversation.status != ConversationStatus.ACTIVE):
+        if not call_possible(item):
             raise CallNotAvailable()
         profile = escalation_profile()
-        holder = AgentProfile.objects.get(user_id=item.agent_id)
+        # Locked like the engine locks it: a cycle running now skips this agent, and the
+        # next one sees the call.
+        holder = AgentProfile.objects.select_for_update(of=("self",)).get(user_id=item.agent_id)
         usage, _created = AgentCapacity.objects.select_for_update().get_or_create(agent=holder, profile=profile)
         if usage.used >= (usage.limit if usage.limit is not None else profile.default_limit):
             raise AgentInCall()
@@ -92,8 +100,10 @@ def conversation_call_end(*, conversation: Conversation, actor) -> WorkItem:
                 agent__user_id=item.agent_id, profile=profile
             ).first()
             if usage is not None:
+                limit = usage.limit if usage.limit is not None else profile.default_limit
+                if usage.forced and usage.used > limit:
+                    usage.forced -= 1
                 usage.used = max(0, usage.used - 1)
-                usage.forced = max(0, usage.forced - 1)
                 usage.save(update_fields=["used", "forced"])
         label = CallMode(item.call_mode).label
         item.call_mode = ""

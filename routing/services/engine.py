@@ -4,8 +4,10 @@ One cycle, in one transaction:
 
 1. lock up to N queued push items per queue (``SKIP LOCKED``: another router
    takes the rest), highest-priority queue first, affinity items first, then
-   item priority, then FIFO (last customer interaction);
-2. lock the members of those queues who have capacity left (``SKIP LOCKED``
+   item priority, then FIFO (last customer interaction); a custom queue with
+   prioritization rules orders its items by bucket instead (B.24);
+2. lock the members of those queues who have capacity left, and every member
+   of a custom queue (its rules decide about capacity, B.23) (``SKIP LOCKED``
    again: an agent another router is serving is simply not a candidate now);
 3. match in memory, method by method, booking capacity as it goes;
 4. write everything in a few bulk statements. The database check constraint
@@ -505,7 +507,8 @@ def _locked_items(queue: Queue, limit: int) -> tuple[list[WorkItem], dict[int, s
         return items, {}
     window = _waiting(WorkItem.objects, queue).select_related("conversation__contact__account", "case")
     ranked = prioritized(list(window.order_by("order_at", "id")[:PRIORITIZATION_WINDOW]), rules)[:limit]
-    locked = locking.filter(pk__in=[item.pk for item, _bucket in ranked], status=WorkItemStatus.QUEUED).in_bulk()
+    # Read without locks: what changed since (moved, taken, out of auto-assignment) drops out here.
+    locked = _waiting(locking, queue).filter(pk__in=[item.pk for item, _bucket in ranked]).in_bulk()
     served = [(locked[item.pk], bucket) for item, bucket in ranked if item.pk in locked]
     return [item for item, _bucket in served], {item.pk: bucket for item, bucket in served}
 
@@ -519,10 +522,12 @@ def _items_per_cycle(queue: Queue) -> int:
 def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: int | None = None) -> list[Decision]:
     """Run one assignment cycle over ``queue_ids`` (all active queues when None).
 
-    Each queue contributes its top ``limit_per_queue`` waiting items (default
-    B.16's N by queue kind). Items are served queue priority first; among
-    queues of equal priority, FIFO across them, and prioritized queues by name
-    (A.11).
+    Each queue contributes its top ``limit_per_queue`` waiting items. By
+    default a full cycle (the sweep) takes B.16's N by queue kind (records:
+    ``ROUTING_RECORD_ITEMS_PER_CYCLE``), and a cycle an event triggers for a
+    few queues takes 100, so an enqueue never locks thousands of records.
+    Items are served queue priority first; among queues of equal priority,
+    FIFO across them, and prioritized queues by name (A.11).
 
     Side effects: WorkItem status/agent/offer fields, Offer rows, the open
     ConversationSession's agent (one statement per cycle), AgentProfile
@@ -533,6 +538,7 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
     Locks: item and agent-profile rows with SKIP LOCKED.
     """
     queues = Queue.objects.filter(is_active=True)
+    full_cycle = queue_ids is None
     if queue_ids is not None:
         queue_ids = list(queue_ids)
         if not queue_ids:
@@ -544,7 +550,8 @@ def assignment_run(*, queue_ids: Iterable[int] | None = None, limit_per_queue: i
         buckets: dict[int, str] = {}
         rank: dict[int, int] = {}
         for queue in queues:
-            locked, queue_buckets = _locked_items(queue, limit_per_queue or _items_per_cycle(queue))
+            limit = limit_per_queue or (_items_per_cycle(queue) if full_cycle else ITEMS_PER_QUEUE)
+            locked, queue_buckets = _locked_items(queue, limit)
             items.extend(locked)
             if queue_buckets:
                 buckets.update(queue_buckets)

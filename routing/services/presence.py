@@ -47,7 +47,7 @@ def presence_builtin(base: str) -> Presence:
 
 
 def escalation_profile() -> CapacityProfile:
-    """The built-in Escalation capacity profile (migration 0006; re-created if a database flush removed it)."""
+    """The built-in Escalation capacity profile (migration 0010; re-created if a database flush removed it)."""
     found = CapacityProfile.objects.filter(name=ESCALATION_PROFILE_NAME, is_builtin=True).first()
     if found is None:
         found, _created = CapacityProfile.objects.update_or_create(
@@ -55,6 +55,14 @@ def escalation_profile() -> CapacityProfile:
             defaults={"default_limit": 1, "reset": CapacityReset.IMMEDIATE, "is_builtin": True},
         )
     return found
+
+
+def escalation_drop(item: WorkItem) -> None:
+    """The call of a parked or released item is over (D.48): it stops carrying the Escalation
+    profile, so whoever gets it next is not held as in a call. Call after ``capacity_release``."""
+    if item.call_mode:
+        item.call_mode = ""
+        item.capacity_profiles = [pk for pk in item.capacity_profiles if pk != escalation_profile().pk]
 
 
 def escalations_held() -> QuerySet[AgentCapacity]:
@@ -147,10 +155,16 @@ def presence_sign_in(*, agent) -> AgentProfile | None:
 
 
 def presence_sign_out(*, agent) -> AgentProfile | None:
-    """An agent who signs out goes Offline: no offers, not counted as staffed. Side effects: ``presence_set``."""
+    """An agent who signs out goes Offline: no offers, not counted as staffed; their pending offers
+    and live chats and calls go back to the queue (E.65). Side effects: ``presence_set``,
+    ``agent_live_work_release``."""
+    from routing.services.workitems import agent_live_work_release
+
     if not AgentProfile.objects.filter(user=agent).exists():
         return None
-    return presence_set(agent=agent, presence=presence_builtin(BasePresence.OFFLINE))
+    profile = presence_set(agent=agent, presence=presence_builtin(BasePresence.OFFLINE))
+    agent_live_work_release(agent=agent, reason="agent signed out")
+    return profile
 
 
 def presence_heartbeat(*, agent) -> None:
@@ -192,7 +206,7 @@ def capacity_excess(profile: AgentProfile, units: int) -> int:
 
 
 def capacity_take(profile: AgentProfile, item: WorkItem, *, allow_exceed: bool, now=None) -> None:
-    """Book ``item``'s units (and one unit of each capacity profile) on a locked profile, in memory.
+    """Book ``item``'s units on a locked profile, in memory (capacity profiles: ``capacity_profiles_take``).
 
     With ``allow_exceed`` (pick, force-assign, affinity) the excess is
     recorded as forced units, which the database check allows; otherwise the

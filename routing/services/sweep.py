@@ -9,12 +9,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from contactcenter.realtime import batched
 from crm.choices import CaseStatus, ChannelKind, ConversationStatus
 from crm.exceptions import ConversationClosed
 from crm.models import Conversation
 from crm.services import conversation_route
-from routing.choices import BasePresence, ChannelFamily, DiagnosticStage, OverflowAction, SessionClosure, WorkItemStatus
+from routing.choices import (
+    BasePresence,
+    ChannelFamily,
+    DiagnosticStage,
+    OverflowAction,
+    QueueKind,
+    SessionClosure,
+    WorkItemStatus,
+)
 from routing.exceptions import NoWorkStream
 from routing.models import AgentProfile, AutoCloseTimer, OverflowRule, WorkItem, WorkStream
 from routing.services.cache import cached
@@ -22,6 +29,7 @@ from routing.services.classification import overflow_due_in_queue, overflow_pair
 from routing.services.engine import assignment_run, queue_stats_publish
 from routing.services.presence import capacity_release, presence_set
 from routing.services.workitems import (
+    agent_live_work_release,
     OPEN,
     _apply_overflow_action,
     _diagnose,
@@ -33,7 +41,6 @@ from routing.services.workitems import (
     conversation_enqueue,
     offer_timeout,
     workitem_complete,
-    workitem_release,
 )
 
 BATCH = 500
@@ -70,7 +77,6 @@ def _family(channel_kind: str) -> str:
     return ChannelFamily.ASYNC if channel_kind in ChannelKind.asynchronous() else ChannelFamily.CHAT
 
 
-@batched()
 def routing_sweep(*, now=None) -> SweepReport:
     """Offer timeouts, wrap-up releases, closed-elsewhere reconciliation, conversations still
     waiting to be routed, in-queue overflow (in batches, lowest-wait queues first), auto-close
@@ -93,10 +99,12 @@ def routing_sweep(*, now=None) -> SweepReport:
             locked.save(update_fields=["capacity_held", "forced_units", "wrap_up_release_at"])
         _run_for_agent(locked.agent_id)
         report.wrap_ups_released += 1
-    # Conversations closed elsewhere (crm, a channel adapter), or whose case was resolved or
-    # cancelled (D.46: a record releases capacity then), still holding a work item.
+    # Conversations closed elsewhere (crm, a channel adapter), or record work whose case was
+    # resolved or cancelled (D.46: a record releases capacity then), still holding a work item.
+    # A live chat whose case is resolved goes on until the chat ends.
     for item in WorkItem.objects.filter(
-        Q(conversation__status=ConversationStatus.CLOSED) | Q(case__status__in=CaseStatus.closed()),
+        Q(conversation__status=ConversationStatus.CLOSED)
+        | Q(case__status__in=CaseStatus.closed(), queue__kind=QueueKind.RECORD),
         status__in=[WorkItemStatus.QUEUED, WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED],
     ).select_related("conversation", "case")[:BATCH]:
         if item.conversation.status == ConversationStatus.CLOSED:
@@ -183,22 +191,14 @@ def _overflow_batch(due: list[tuple[WorkItem, OverflowRule]]) -> int:
 
 def _heartbeats_missed(now) -> int:
     """D.53 (beyond): an agent whose client stopped sending heartbeats is set Offline, and (E.65)
-    their pending offers and live chats and calls go back to the queue (active → open) to be
-    routed again. Asynchronous conversations stay theirs."""
+    their pending offers and live chats and calls go back to the queue to be routed again."""
     stale = AgentProfile.objects.select_related("user").filter(
         heartbeat_at__lt=now - timedelta(seconds=HEARTBEAT_TIMEOUT_SECONDS)
     ).exclude(presence__base=BasePresence.OFFLINE)
-    live_kinds = [kind for kind in ChannelKind.values if _family(kind) != ChannelFamily.ASYNC]
     count = 0
     for profile in stale[:BATCH]:
         presence_set(agent=profile.user, presence=BasePresence.OFFLINE, system=True)
-        for item in WorkItem.objects.filter(
-            Q(status=WorkItemStatus.OFFERED)
-            | Q(status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.ACTIVE,
-                conversation__channel_kind__in=live_kinds),
-            agent_id=profile.user_id,
-        ):
-            workitem_release(workitem=item, actor=None, reason="agent disconnected")
+        agent_live_work_release(agent=profile.user, reason="agent disconnected")
         count += 1
     return count
 

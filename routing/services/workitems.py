@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contactcenter.permissions import is_supervisor
@@ -69,6 +70,7 @@ from routing.services.presence import (
     capacity_profiles_take,
     capacity_release,
     capacity_take,
+    escalation_drop,
     escalations_held,
     presence_builtin,
     presence_follow_load,
@@ -187,7 +189,8 @@ def conversation_enqueue(*, conversation: Conversation, context: dict | None = N
     """
     existing = workitem_open_for(conversation)
     if existing is not None:
-        crm_services.conversation_routing_clear(conversation=conversation)
+        if conversation.needs_routing:
+            crm_services.conversation_routing_clear(conversation=conversation)
         return _enqueue_existing(existing, conversation=conversation)
     conversation = Conversation.objects.select_related("contact__account", "case").get(pk=conversation.pk)
     if conversation.status == ConversationStatus.CLOSED:
@@ -492,6 +495,7 @@ def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem
         if item.status not in (WorkItemStatus.OFFERED, WorkItemStatus.ASSIGNED):
             raise NotHandling()
         _withdraw(item, reason=reason or "released")
+        escalation_drop(item)
         _requeue(item)
         item.save()
         _session_next(item, SessionClosure.RELEASED_TO_QUEUE)
@@ -500,6 +504,26 @@ def workitem_release(*, workitem: WorkItem, actor, reason: str = "") -> WorkItem
         crm_services.conversation_route(conversation=item.conversation, queue_id=item.queue_id)
     assignment_run(queue_ids=[item.queue_id])
     return item
+
+
+def agent_live_work_release(*, agent, reason: str) -> int:
+    """E.65: an agent who is gone (signed out, client disconnected) gives back their pending offers
+    and their live chats and calls, which are routed again (active → open). Asynchronous
+    conversations stay theirs. Items that changed meanwhile are skipped. Returns how many went back.
+    Side effects: those of ``workitem_release`` for each item.
+    """
+    released = 0
+    for item in WorkItem.objects.filter(
+        Q(status=WorkItemStatus.OFFERED)
+        | Q(status=WorkItemStatus.ASSIGNED, conversation__status=ConversationStatus.ACTIVE),
+        agent=agent,
+    ).exclude(status=WorkItemStatus.ASSIGNED, conversation__channel_kind__in=ChannelKind.asynchronous()):
+        try:
+            workitem_release(workitem=item, actor=None, reason=reason)
+        except NotHandling:
+            continue  # answered, timed out or released by someone else meanwhile
+        released += 1
+    return released
 
 
 def conversation_transfer(
@@ -645,6 +669,7 @@ def conversation_park(*, conversation: Conversation, actor) -> WorkItem:
         item = _lock_item(current)
         crm_services.conversation_status_set(conversation=item.conversation, status=ConversationStatus.WAITING)
         capacity_release(item=item)
+        escalation_drop(item)
         item.save()
     _run_for_agent(item.agent_id)
     return item

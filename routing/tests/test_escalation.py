@@ -206,6 +206,21 @@ def test_d48_wrap_up_releases_the_escalation_with_the_rest_of_the_capacity(alice
     assert escalation_used(alice) == 0 and f.profile_of(alice).used_units == 0
 
 
+def test_d48_a_released_chat_leaves_its_call_behind(alice, chat_queue):
+    item = handled_chat(alice, chat_queue)
+    services.conversation_call_start(conversation=item.conversation, actor=alice, mode="voice")
+    bob = f.agent("bob", presence="offline")
+    chat_queue.members.add(bob)
+
+    services.presence_set(agent=alice, presence="offline")
+    services.workitem_release(workitem=item, actor=alice, reason="going home")
+    services.presence_set(agent=bob, presence="available")
+
+    item.refresh_from_db()
+    assert item.agent == bob and item.call_mode == "" and escalation_profile().pk not in item.capacity_profiles
+    assert escalation_used(alice) == 0 and escalation_used(bob) == 0
+
+
 def test_d48_builtin_escalation_profile_cannot_be_deleted_or_edited_via_api(supervisor):
     api = APIClient()
     api.force_authenticate(supervisor)

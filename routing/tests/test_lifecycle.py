@@ -312,6 +312,36 @@ def test_e65_a_disconnected_agents_live_chats_and_offers_go_back_to_the_queue_bu
     assert f.profile_of(alice).used_units == 1
 
 
+def test_e65_signing_out_gives_live_chats_back_to_the_queue(client):
+    alice, bob = f.agent("alice"), f.agent("bob", presence=BasePresence.OFFLINE)
+    f.stream(fallback=f.queue(members=[alice, bob]))
+    chat = services.conversation_enqueue(conversation=f.inbound("Hi from the web"))
+    services.offer_accept(workitem=chat, agent=alice)
+    client.force_login(alice)
+    AgentProfile.objects.filter(user=bob).update(presence=presence_builtin(BasePresence.AVAILABLE))
+
+    client.post("/logout/")
+
+    chat.refresh_from_db()
+    assert chat.agent == bob and chat.status == WorkItemStatus.OFFERED
+    assert f.profile_of(alice).presence.base == BasePresence.OFFLINE and f.profile_of(alice).used_units == 0
+
+
+def test_d46_a_resolved_case_does_not_end_a_live_chat(supervisor):
+    alice = f.agent("alice")
+    f.stream(fallback=f.queue(members=[alice]))
+    conversation = f.inbound("Is my refund done?")
+    case = crm_services.case_open_from_conversation(conversation=conversation, actor=supervisor)
+    item = services.conversation_enqueue(conversation=conversation)
+    services.offer_accept(workitem=item, agent=alice)
+    crm_services.case_resolve(case=case, actor=alice, resolution="Refunded.")
+
+    services.routing_sweep()
+
+    item.refresh_from_db()
+    assert item.status == WorkItemStatus.ASSIGNED and f.profile_of(alice).used_units == 1
+
+
 def test_d50_signing_in_starts_in_the_default_presence_and_signing_out_goes_offline(client):
     alice = f.agent("alice", presence=BasePresence.OFFLINE)
     alice.set_password("pw-alice")
