@@ -716,16 +716,33 @@ def _assign_batch(items: list[WorkItem], ctx: _Context, buckets: dict[int, str])
         [QueueAgentMark(queue_id=q, agent_id=a, last_assigned_at=t) for (q, a), t in marks.items()],
         update_conflicts=True, unique_fields=["queue", "agent"], update_fields=["last_assigned_at"],
     )
-    for profile_pk, item in profile_takes:
-        for profile_id in item.capacity_profiles:
-            usage, _created = AgentCapacity.objects.get_or_create(agent_id=profile_pk, profile_id=profile_id)
-            AgentCapacity.objects.filter(pk=usage.pk).update(used=F("used") + 1)
+    _profile_usage_add(profile_takes)
     for item in changed_items:
         if item.status == WorkItemStatus.ASSIGNED:
             conversation_assign(conversation=item.conversation, agent=touched[item.agent_id].user, queue_id=item.queue_id)
         publish(events.workitem_offered(item, auto_accept=item.status == WorkItemStatus.ASSIGNED),
                 groups=[events.agent_groups(item.agent_id)[0]])
     return decisions
+
+
+def _profile_usage_add(takes: list[tuple[int, WorkItem]]) -> None:
+    """One unit of each capacity profile of each item for its agent profile (D.43): one upsert for the cycle."""
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for agent_profile_pk, item in takes:
+        for profile_id in item.capacity_profiles:
+            counts[(agent_profile_pk, profile_id)] += 1
+    if not counts:
+        return
+    meta = AgentCapacity._meta
+    quote = connection.ops.quote_name
+    agent_type, profile_type = (meta.get_field(name).target_field.db_type(connection) for name in ("agent", "profile"))
+    sql = (f"INSERT INTO {quote(meta.db_table)} (agent_id, profile_id, used, forced) "
+           f"SELECT agent_id, profile_id, used, 0 FROM UNNEST(%s::{agent_type}[], %s::{profile_type}[], %s::integer[]) "
+           "AS v(agent_id, profile_id, used) "
+           f"ON CONFLICT (agent_id, profile_id) DO UPDATE SET used = {quote(meta.db_table)}.used + EXCLUDED.used")
+    keys = list(counts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [[a for a, _p in keys], [p for _a, p in keys], [counts[k] for k in keys]])
 
 
 def _sessions_take(items: list[WorkItem]) -> None:

@@ -10,7 +10,15 @@ from django.utils import timezone
 from crm.choices import ChannelKind, ConversationStatus
 from routing import services
 from routing.choices import AssignmentMethod, BasePresence, OrderBy, SkillMatch, WorkItemStatus
-from routing.models import AgentProfile, AssignmentRule, ClassificationRule, ClassificationRuleset, QueueAgentMark
+from routing.models import (
+    AgentCapacity,
+    AgentProfile,
+    AssignmentRule,
+    CapacityProfile,
+    ClassificationRule,
+    ClassificationRuleset,
+    QueueAgentMark,
+)
 from routing.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -316,3 +324,22 @@ def test_pick_mode_items_wait_for_a_member_to_pick():
     assert item.status == WorkItemStatus.ASSIGNED and item.conversation.assigned_agent_id == alice.pk
     with pytest.raises(services.workitems.WorkItemTaken):
         services.workitem_pick(workitem=item, agent=alice)
+
+
+def test_d43_an_item_with_several_capacity_profiles_needs_room_in_all_and_takes_one_of_each():
+    chats, vip = CapacityProfile.objects.create(name="Chats", default_limit=2), CapacityProfile.objects.create(
+        name="VIP", default_limit=1)
+    alice, bob = f.agent("alice", capacity=10), f.agent("bob", capacity=10)
+    stream = f.stream(fallback=f.queue(members=[alice, bob]))
+    stream.capacity_profiles.add(chats)
+    ruleset = ClassificationRuleset.objects.create(work_stream=stream, name="VIP")
+    ClassificationRule.objects.create(ruleset=ruleset, name="Everyone is VIP", capacity_profile=vip)
+
+    first, second, third = enqueue("one"), enqueue("two"), enqueue("three")
+
+    assert sorted(first.capacity_profiles) == sorted([chats.pk, vip.pk])
+    assert {first.agent, second.agent} == {alice, bob}
+    assert third.status == WorkItemStatus.QUEUED  # both agents' VIP profile is full
+    usage = {(u.agent.user.username, u.profile.name): u.used for u in AgentCapacity.objects.select_related(
+        "agent__user", "profile")}
+    assert usage == {("alice", "Chats"): 1, ("alice", "VIP"): 1, ("bob", "Chats"): 1, ("bob", "VIP"): 1}
