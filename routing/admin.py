@@ -98,6 +98,9 @@ class QueueAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_model(self, request, obj, form, change):
+        services.queue_save(queue=obj)
+
     def save_related(self, request, form, formsets, change):
         # E.58: once the inline pairs are saved, the hours pair follows the queue's final operating hours.
         super().save_related(request, form, formsets, change)

@@ -36,6 +36,7 @@ from routing.models import (
     Skill,
     WorkStream,
 )
+from routing.services.config import queue_save
 from routing.services.presence import presence_builtin
 
 QUEUES = [
@@ -80,7 +81,7 @@ def seed(stdout) -> None:
         )
     voice = queues["Voice"]
     voice.operating_hours = hours
-    voice.save(update_fields=["operating_hours"])
+    queue_save(queue=voice)
     OverflowRule.objects.update_or_create(
         queue=voice, stage=OverflowStage.PRE_QUEUE, condition=OverflowCondition.OUT_OF_HOURS,
         defaults={"action": OverflowAction.VOICEMAIL,

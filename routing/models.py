@@ -5,7 +5,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.utils.translation import gettext_lazy as _
 
@@ -140,14 +140,7 @@ class Queue(models.Model):
             self.assignment_method = (
                 AssignmentMethod.LEAST_ACTIVE if self.kind == QueueKind.VOICE else AssignmentMethod.HIGHEST_CAPACITY
             )
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "operating_hours" not in update_fields:
-            return super().save(*args, **kwargs)
-        from routing.services.config import queue_hours_pair_sync
-
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            queue_hours_pair_sync(queue=self)  # E.58, on every save: see its docstring
+        super().save(*args, **kwargs)
 
 
 class Skill(models.Model):

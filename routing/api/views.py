@@ -46,6 +46,14 @@ class QueueViewSet(ConfigViewSet):
     serializer_class = s.QueueSerializer
     filterset_fields = ["kind", "is_active"]
 
+    def perform_create(self, serializer):
+        serializer.instance = services.queue_save(queue=models.Queue(**serializer.validated_data))
+
+    def perform_update(self, serializer):
+        for field, value in serializer.validated_data.items():
+            setattr(serializer.instance, field, value)
+        services.queue_save(queue=serializer.instance)
+
     def perform_destroy(self, instance):
         if instance.is_default:
             raise NotPermitted("A system default queue cannot be deleted.")

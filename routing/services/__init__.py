@@ -18,7 +18,7 @@ Public surface, for other apps and interfaces:
 * ``conversation_wrap_up(*, conversation, actor, disposition_codes, notes="")`` (close, capacity freed)
 * ``assignment_run(*, queue_ids=None, limit_per_queue=None) -> list[Decision]`` (default N: B.16)
 * ``queue_member_add(*, queue, agent)`` / ``queue_member_remove(*, queue, agent)``
-* ``queue_hours_pair_sync(*, queue)`` (E.58; run by ``Queue.save()``) / ``operating_hours_delete(*, hours)``
+* ``queue_save(*, queue)`` (with the E.58 hours pair) / ``queue_hours_pair_sync(*, queue)`` / ``operating_hours_delete(*, hours)``
 * ``routing_dry_run(*, channel_kind, text, context=None, contact=None) -> dict`` (writes nothing)
 * ``routing_sweep(*, now=None) -> SweepReport``; ``auto_close_timers()`` (E.67); ``effort_model_train()``
 """
@@ -30,6 +30,7 @@ from routing.services.config import (
     queue_hours_pair_sync,
     queue_member_add,
     queue_member_remove,
+    queue_save,
 )
 from routing.services.dryrun import routing_dry_run
 from routing.services.effort import effort_model_train, effort_predict
@@ -70,7 +71,7 @@ __all__ = [
     "conversation_enqueue", "conversation_facts", "conversation_park", "conversation_transfer",
     "conversation_wrap_up", "effort_model_train", "effort_predict", "offer_accept", "offer_decline", "offer_timeout",
     "operating_hours_delete", "presence_heartbeat", "presence_set", "presence_sign_in", "presence_sign_out",
-    "queue_hours_pair_sync", "queue_member_add", "queue_member_remove", "queue_stats_publish", "route_to_queue",
+    "queue_hours_pair_sync", "queue_member_add", "queue_member_remove", "queue_save", "queue_stats_publish", "route_to_queue",
     "routing_dry_run", "routing_sweep", "work_stream_for", "workitem_complete", "workitem_explain",
     "workitem_force_assign", "workitem_pick", "workitem_release", "workitem_reroute",
 ]

@@ -27,14 +27,26 @@ def queue_member_remove(*, queue: Queue, agent) -> None:
     queue.members.remove(agent)
 
 
+def queue_save(*, queue: Queue) -> Queue:
+    """Save a queue's configuration (admin, API, demo data): a queue with operating hours gets its
+    locked out-of-hours pair, one without loses it (E.58).
+
+    Side effects: the Queue row; that OverflowRule created or deleted.
+    """
+    with transaction.atomic():
+        queue.save()
+        queue_hours_pair_sync(queue=queue)
+    return queue
+
+
 def queue_hours_pair_sync(*, queue: Queue) -> OverflowRule | None:
     """Give a queue with operating hours its locked "out of operating hours" pre-queue pair (E.58); take it
     away when the queue has none. Returns the pair, or None.
 
-    Called by ``Queue.save()`` itself, like the default assignment method: the
-    pair is part of the queue's state whichever path sets the hours (admin,
-    API, demo data, fixtures), so no caller can forget it. An out-of-hours pair
-    the queue already has is kept with its action; a new one assigns anyway.
+    ``queue_save`` calls it, and the admin again once a queue's inline pairs are
+    saved (an edited inline row must not bring back a pair the hours no longer
+    call for). An out-of-hours pair the queue already has is kept with its
+    action; a new one assigns anyway.
     Rule-specific pairs (``OverflowRule.route_rule``) are not touched.
     Side effects: creates or deletes that OverflowRule row.
     """
@@ -48,11 +60,11 @@ def queue_hours_pair_sync(*, queue: Queue) -> OverflowRule | None:
 def operating_hours_delete(*, hours: OperatingHours) -> None:
     """Delete a calendar: its queues become open 24×7 and lose their out-of-hours pair (E.58).
 
-    Side effects: each queue's ``operating_hours`` cleared through ``Queue.save()``
+    Side effects: each queue's ``operating_hours`` cleared through ``queue_save``
     (which removes the pair); the OperatingHours and its holidays deleted.
     """
     with transaction.atomic():
         for queue in hours.queues.all():
             queue.operating_hours = None
-            queue.save(update_fields=["operating_hours"])
+            queue_save(queue=queue)
         hours.delete()

@@ -10,13 +10,14 @@ from crm import services as crm_services
 from crm.choices import ChannelKind
 from routing.choices import BasePresence, QueueKind
 from routing.models import AgentProfile, AgentSkill, Presence, Queue, Skill, WorkStream  # noqa: F401
+from routing.services.config import queue_save
 from routing.services.presence import presence_builtin
 
 _seq = itertools.count(1)
 
 
 def queue(name: str | None = None, *, kind=QueueKind.MESSAGING, members=(), **fields) -> Queue:
-    q = Queue.objects.create(name=name or f"Queue {next(_seq)}", kind=kind, **fields)
+    q = queue_save(queue=Queue(name=name or f"Queue {next(_seq)}", kind=kind, **fields))
     for member in members:
         q.members.add(member)
     return q

@@ -224,7 +224,7 @@ def test_voice_callback_and_voicemail_actions():
     OverflowRule.objects.create(queue=voice, condition=OverflowCondition.OUT_OF_HOURS,
                                 action=OverflowAction.VOICEMAIL)
     voice.operating_hours = _always(False)
-    voice.save()
+    services.queue_save(queue=voice)
     f.stream(channel=ChannelKind.VOICE, kind=QueueKind.VOICE, fallback=f.queue("VoiceFallback", kind=QueueKind.VOICE))
     RouteRule.objects.create(work_stream=WorkStream.objects.get(channel_kind="voice"), name="All", queue=voice)
     item = services.conversation_enqueue(conversation=f.inbound("", channel=ChannelKind.VOICE))

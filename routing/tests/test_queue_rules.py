@@ -56,8 +56,8 @@ def test_e58_attaching_hours_creates_one_locked_pair_that_assigns_anyway():
     assert not OverflowRule.objects.filter(queue=queue).exists()
 
     queue.operating_hours = weekdays_from("09:00")
-    queue.save()
-    queue.save()
+    services.queue_save(queue=queue)
+    services.queue_save(queue=queue)
 
     pair = hours_pair(queue)
     assert pair.action == OverflowAction.ASSIGN_ANYWAY and pair.is_locked
@@ -83,11 +83,11 @@ def test_e58_an_existing_pair_keeps_its_action_and_removing_hours_removes_it_but
                                       action=OverflowAction.END)
 
     queue.operating_hours = never_open()
-    queue.save()
+    services.queue_save(queue=queue)
     assert hours_pair(queue).action == OverflowAction.TRANSFER_QUEUE  # kept, now locked
 
     queue.operating_hours = None
-    queue.save()
+    services.queue_save(queue=queue)
     assert not OverflowRule.objects.filter(queue=queue).exists()
     assert OverflowRule.objects.filter(pk=own.pk).exists()  # rule-specific pairs are not affected
 
